@@ -1,0 +1,1 @@
+"""dossier.storage — where Dossier keeps its data: database, audit chain, keys, objects."""
