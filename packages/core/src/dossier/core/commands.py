@@ -1,0 +1,225 @@
+"""Commands: what a caller asks a service to do. Frozen, wire-ready, tagged by ``type``.
+
+A command carries input exactly as submitted; the handlers validate it with
+the branch's rules and the access policy before anything is written.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar
+
+from attrs import frozen
+
+from dossier.core.enums import (
+    Channel,
+    ConsentGiver,
+    ConsentPurpose,
+    Decision,
+    PaymentMethod,
+    StudentStatus,
+)
+from dossier.core.records import (
+    DocumentRef,
+    FieldChange,
+    Guardian,
+    LearningNeeds,
+    PersonalDetails,
+)
+
+
+@frozen(kw_only=True)
+class Command:
+    type: ClassVar[str] = "command"
+
+
+@frozen(kw_only=True)
+class SubmitRegistration(Command):
+    """提交《学员报名表》 online, at the front desk, or from an import."""
+
+    type: ClassVar[str] = "registration.submit"
+    branch: str
+    channel: Channel
+    applicant: PersonalDetails
+    needs: LearningNeeds
+    guardian: Guardian | None = None
+    guardian_consent: bool = False
+    documents: tuple[DocumentRef, ...] = ()
+
+
+@frozen(kw_only=True)
+class ReviewRegistration(Command):
+    """审核报名: accept (admit, assign a student number) or reject, with a reason."""
+
+    type: ClassVar[str] = "registration.review"
+    registration_id: str
+    decision: Decision
+    reason: str
+
+
+@frozen(kw_only=True)
+class WithdrawRegistration(Command):
+    type: ClassVar[str] = "registration.withdraw"
+    registration_id: str
+    reason: str
+
+
+@frozen(kw_only=True)
+class ChangeStudentStatus(Command):
+    """档案分类: move a dossier to another status, with reason and effective date."""
+
+    type: ClassVar[str] = "status.change"
+    student_number: str
+    target: StudentStatus
+    reason: str
+    effective_date: date | None = None
+
+
+@frozen(kw_only=True)
+class EnrolCourse(Command):
+    type: ClassVar[str] = "course.enrol"
+    student_number: str
+    course_code: str
+    course_name: str
+    starts_on: date
+    ends_on: date | None = None
+
+
+@frozen(kw_only=True)
+class EndCourse(Command):
+    type: ClassVar[str] = "course.end"
+    student_number: str
+    enrolment_id: str
+    ended_on: date
+    reason: str
+
+
+@frozen(kw_only=True)
+class RecordPayment(Command):
+    type: ClassVar[str] = "payment.record"
+    student_number: str
+    amount_minor: int
+    currency: str
+    method: PaymentMethod
+    receipt_ref: str
+    paid_at: datetime
+
+
+@frozen(kw_only=True)
+class SubmitChange(Command):
+    """《信息变更申请表》: the fields to change, why, and the evidence."""
+
+    type: ClassVar[str] = "change.submit"
+    student_number: str
+    changes: tuple[FieldChange, ...]
+    reason: str
+    documents: tuple[DocumentRef, ...] = ()
+
+
+@frozen(kw_only=True)
+class ReviewChange(Command):
+    """Approve all fields (``fields`` None), a subset, or reject — never one's own request."""
+
+    type: ClassVar[str] = "change.review"
+    change_id: str
+    decision: Decision
+    comment: str
+    fields: tuple[str, ...] | None = None
+
+
+@frozen(kw_only=True)
+class AnswerChange(Command):
+    """The student confirms an applied change, or disputes it with a reason."""
+
+    type: ClassVar[str] = "change.answer"
+    change_id: str
+    token: str
+    confirm: bool
+    reason: str = ""
+
+
+@frozen(kw_only=True)
+class SubmitDestruction(Command):
+    """《资料销毁申请表》: only for completed or withdrawn students."""
+
+    type: ClassVar[str] = "destruction.submit"
+    student_number: str
+    reason: str
+
+
+@frozen(kw_only=True)
+class ReviewDestruction(Command):
+    type: ClassVar[str] = "destruction.review"
+    request_id: str
+    decision: Decision
+    reason: str
+
+
+@frozen(kw_only=True)
+class SetLegalHold(Command):
+    type: ClassVar[str] = "hold.set"
+    student_number: str
+    reason: str
+
+
+@frozen(kw_only=True)
+class LiftLegalHold(Command):
+    type: ClassVar[str] = "hold.lift"
+    hold_id: str
+    reason: str
+
+
+@frozen(kw_only=True)
+class RecordConsent(Command):
+    type: ClassVar[str] = "consent.record"
+    student_number: str
+    purpose: ConsentPurpose
+    given_by: ConsentGiver
+
+
+@frozen(kw_only=True)
+class WithdrawConsent(Command):
+    type: ClassVar[str] = "consent.withdraw"
+    consent_id: str
+
+
+@frozen(kw_only=True)
+class RecordDisclosure(Command):
+    """Any export to a third party: checked against consent, then logged (未经同意不得泄露)."""
+
+    type: ClassVar[str] = "disclosure.record"
+    student_number: str
+    recipient: str
+    purpose: ConsentPurpose
+    fields: tuple[str, ...]
+
+
+@frozen(kw_only=True)
+class SubmitFeedback(Command):
+    type: ClassVar[str] = "feedback.submit"
+    branch: str
+    topic: str
+    text: str
+    anonymous: bool = False
+
+
+ALL_COMMANDS: tuple[type[Command], ...] = (
+    SubmitRegistration,
+    ReviewRegistration,
+    WithdrawRegistration,
+    ChangeStudentStatus,
+    EnrolCourse,
+    EndCourse,
+    RecordPayment,
+    SubmitChange,
+    ReviewChange,
+    AnswerChange,
+    SubmitDestruction,
+    ReviewDestruction,
+    SetLegalHold,
+    LiftLegalHold,
+    RecordConsent,
+    WithdrawConsent,
+    RecordDisclosure,
+    SubmitFeedback,
+)

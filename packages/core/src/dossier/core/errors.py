@@ -1,0 +1,153 @@
+"""Every error Dossier raises on purpose descends from `DossierError`.
+
+Each error has a stable ``code`` (documented in docs/errors.md, mapped to wire
+replies by the messaging layer) and renders its message in the branch locale.
+Messages never contain personal data: they name fields and rules, not values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import attrs
+
+from dossier.core.enums import Locale
+from dossier.core.messages import DEFAULT_CATALOGUE, Catalogue
+
+ParamValue = str | int
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong with the input: which field, which rule, with what parameters.
+
+    ``field`` is a dotted path into the submitted data (``applicant.phone``,
+    ``changes[2].value``); ``params`` fill the rule's message template and
+    must never hold the submitted value itself.
+    """
+
+    field: str
+    rule: str
+    params: Mapping[str, ParamValue] = attrs.field(factory=dict)
+
+    def message(self, locale: Locale, catalogue: Catalogue = DEFAULT_CATALOGUE) -> str:
+        return catalogue.render(self.rule, locale, self.field, self.params)
+
+
+class DossierError(Exception):
+    """Root of every error Dossier raises on purpose."""
+
+    code = "dossier_error"
+    rule = "internal"
+
+    def __init__(self, params: Mapping[str, ParamValue] | None = None) -> None:
+        self.params: dict[str, ParamValue] = dict(params or {})
+        super().__init__(self.message(Locale.EN))
+
+    def message(self, locale: Locale, catalogue: Catalogue = DEFAULT_CATALOGUE) -> str:
+        return catalogue.render(self.rule, locale, "", self.params)
+
+    def problems(self) -> tuple[Problem, ...]:
+        return ()
+
+
+class ValidationError(DossierError):
+    """The input broke one or more rules; carries every problem found, not just the first."""
+
+    code = "validation_failed"
+    rule = "validation_failed"
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self._problems = tuple(problems)
+        if not self._problems:
+            raise ValueError("a ValidationError needs at least one problem")
+        super().__init__({"count": len(self._problems)})
+
+    def problems(self) -> tuple[Problem, ...]:
+        return self._problems
+
+
+class IllegalTransition(DossierError):
+    """A lifecycle was asked for a transition its table does not allow from the current state."""
+
+    code = "illegal_transition"
+    rule = "illegal_transition"
+
+    def __init__(self, lifecycle: str, state: str, action: str, allowed: Iterable[str]) -> None:
+        self.lifecycle = lifecycle
+        self.state = state
+        self.action = action
+        self.allowed = tuple(sorted(allowed))
+        super().__init__(
+            {
+                "lifecycle": lifecycle,
+                "state": state,
+                "action": action,
+                "allowed": ", ".join(self.allowed) or "-",
+            }
+        )
+
+
+class GuardRefused(DossierError):
+    """The transition exists, but a guard refused it (e.g. the four-eyes rule)."""
+
+    code = "transition_refused"
+    rule = "transition_refused"
+
+    def __init__(self, lifecycle: str, action: str, reason: str) -> None:
+        self.lifecycle = lifecycle
+        self.action = action
+        self.reason = reason
+        super().__init__({"lifecycle": lifecycle, "action": action, "reason": reason})
+
+    def message(self, locale: Locale, catalogue: Catalogue = DEFAULT_CATALOGUE) -> str:
+        head = catalogue.render(self.rule, locale, "", self.params)
+        return f"{head} {catalogue.render(self.reason, locale, '', self.params)}"
+
+
+class AccessDenied(DossierError):
+    """The policy refused the actor; ``reason`` is a rule code such as ``branch_out_of_scope``."""
+
+    code = "access_denied"
+    rule = "access_denied"
+
+    def __init__(self, operation: str, reason: str) -> None:
+        self.operation = operation
+        self.reason = reason
+        super().__init__({"operation": operation, "reason": reason})
+
+    def message(self, locale: Locale, catalogue: Catalogue = DEFAULT_CATALOGUE) -> str:
+        return catalogue.render(self.reason, locale, "", self.params)
+
+
+class NotFound(DossierError):
+    code = "not_found"
+    rule = "not_found"
+
+    def __init__(self, kind: str, ref: str) -> None:
+        self.kind = kind
+        self.ref = ref
+        super().__init__({"kind": kind, "ref": ref})
+
+
+class Conflict(DossierError):
+    """A write was based on a stale version of the record (optimistic concurrency)."""
+
+    code = "conflict"
+    rule = "conflict"
+
+    def __init__(self, kind: str, ref: str, expected: int, actual: int) -> None:
+        self.kind = kind
+        self.ref = ref
+        super().__init__({"kind": kind, "ref": ref, "expected": expected, "actual": actual})
+
+
+class Destroyed(DossierError):
+    """The student's data was destroyed (资料已销毁); only the tombstone remains."""
+
+    code = "destroyed"
+    rule = "destroyed"
+
+    def __init__(self, student_number: str, destroyed_on: str) -> None:
+        self.student_number = student_number
+        super().__init__({"student_number": student_number, "destroyed_on": destroyed_on})

@@ -1,0 +1,233 @@
+"""Access policy (访问控制): who may do what, for which branch, on whose record.
+
+One table, `GRANTS`, says which roles may perform each operation. Staff roles
+are scoped to the branches in their token (``"*"`` means every branch); admin
+and auditor are chain-wide. Students act only on their own record. Deciding
+a request one made oneself is refused (four-eyes, 双人审核). `authorize` returns
+a `Verdict`; `require` raises `AccessDenied`. The tests run the full matrix
+role × operation × own/other branch from this table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+
+from attrs import field, frozen
+
+from dossier.core.errors import AccessDenied
+
+
+class Role(StrEnum):
+    STUDENT = "student"
+    FRONT_DESK = "front_desk"
+    ENROLMENT_OFFICER = "enrolment_officer"
+    APPROVER = "approver"
+    REVIEWER = "reviewer"
+    OPERATOR = "operator"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+
+
+CHAIN_WIDE_ROLES = frozenset({Role.ADMIN, Role.AUDITOR})
+ALL_BRANCHES = "*"
+
+
+class Operation(StrEnum):
+    REGISTRATION_SUBMIT = "registration.submit"
+    REGISTRATION_READ = "registration.read"
+    REGISTRATION_REVIEW = "registration.review"
+    REGISTRATION_WITHDRAW = "registration.withdraw"
+    DOSSIER_READ = "dossier.read"
+    DOSSIER_SEARCH = "dossier.search"
+    DOSSIER_EXPORT = "dossier.export"
+    COURSE_MANAGE = "course.manage"
+    PAYMENT_RECORD = "payment.record"
+    DOCUMENT_ADD = "document.add"
+    DOCUMENT_READ = "document.read"
+    IMPORT_RUN = "import.run"
+    STATUS_CHANGE = "status.change"
+    CHANGE_SUBMIT = "change.submit"
+    CHANGE_READ = "change.read"
+    CHANGE_REVIEW = "change.review"
+    CHANGE_ANSWER = "change.answer"
+    DESTRUCTION_SUBMIT = "destruction.submit"
+    DESTRUCTION_READ = "destruction.read"
+    DESTRUCTION_REVIEW = "destruction.review"
+    DESTRUCTION_EXECUTE = "destruction.execute"
+    CERTIFICATE_READ = "certificate.read"
+    HOLD_MANAGE = "hold.manage"
+    CONSENT_MANAGE = "consent.manage"
+    CONSENT_READ = "consent.read"
+    DISCLOSURE_RECORD = "disclosure.record"
+    FEEDBACK_SUBMIT = "feedback.submit"
+    FEEDBACK_MANAGE = "feedback.manage"
+    REVIEW_RUN = "review.run"
+    REVIEW_READ = "review.read"
+    REVIEW_RESOLVE = "review.resolve"
+    REVIEW_SIGN_OFF = "review.sign_off"
+    BACKUP_MANAGE = "backup.manage"
+    BACKUP_RESTORE = "backup.restore"
+    AUDIT_READ = "audit.read"
+    AUDIT_VERIFY = "audit.verify"
+    TOKEN_ISSUE = "token.issue"  # noqa: S105 - an operation name, not a secret
+    BRANCH_ADMIN = "branch.admin"
+
+
+_R = Role
+_O = Operation
+_STAFF_READERS = {_R.FRONT_DESK, _R.ENROLMENT_OFFICER, _R.APPROVER, _R.REVIEWER, _R.ADMIN}
+
+GRANTS: Mapping[Operation, frozenset[Role]] = {
+    op: frozenset(roles)
+    for op, roles in {
+        _O.REGISTRATION_SUBMIT: {_R.STUDENT, _R.FRONT_DESK, _R.ENROLMENT_OFFICER, _R.ADMIN},
+        _O.REGISTRATION_READ: {_R.FRONT_DESK, _R.ENROLMENT_OFFICER, _R.APPROVER, _R.ADMIN},
+        _O.REGISTRATION_REVIEW: {_R.ENROLMENT_OFFICER, _R.APPROVER, _R.ADMIN},
+        _O.REGISTRATION_WITHDRAW: {_R.FRONT_DESK, _R.ENROLMENT_OFFICER, _R.ADMIN},
+        _O.DOSSIER_READ: {_R.STUDENT, *_STAFF_READERS},
+        _O.DOSSIER_SEARCH: _STAFF_READERS,
+        _O.DOSSIER_EXPORT: {_R.STUDENT, _R.ENROLMENT_OFFICER, _R.ADMIN},
+        _O.COURSE_MANAGE: {_R.ENROLMENT_OFFICER, _R.ADMIN},
+        _O.PAYMENT_RECORD: {_R.FRONT_DESK, _R.ENROLMENT_OFFICER, _R.ADMIN},
+        _O.DOCUMENT_ADD: {_R.FRONT_DESK, _R.ENROLMENT_OFFICER, _R.ADMIN},
+        _O.DOCUMENT_READ: {_R.STUDENT, *_STAFF_READERS},
+        _O.IMPORT_RUN: {_R.ENROLMENT_OFFICER, _R.ADMIN},
+        _O.STATUS_CHANGE: {_R.ENROLMENT_OFFICER, _R.ADMIN},
+        _O.CHANGE_SUBMIT: {_R.STUDENT, _R.FRONT_DESK, _R.ENROLMENT_OFFICER, _R.ADMIN},
+        _O.CHANGE_READ: {_R.STUDENT, _R.ENROLMENT_OFFICER, _R.APPROVER, _R.ADMIN},
+        _O.CHANGE_REVIEW: {_R.APPROVER, _R.ADMIN},
+        _O.CHANGE_ANSWER: {_R.STUDENT},
+        _O.DESTRUCTION_SUBMIT: {_R.STUDENT, _R.ENROLMENT_OFFICER, _R.ADMIN},
+        _O.DESTRUCTION_READ: {
+            _R.STUDENT,
+            _R.ENROLMENT_OFFICER,
+            _R.APPROVER,
+            _R.OPERATOR,
+            _R.AUDITOR,
+            _R.ADMIN,
+        },
+        _O.DESTRUCTION_REVIEW: {_R.APPROVER, _R.ADMIN},
+        _O.DESTRUCTION_EXECUTE: {_R.OPERATOR, _R.ADMIN},
+        _O.CERTIFICATE_READ: {_R.APPROVER, _R.OPERATOR, _R.AUDITOR, _R.ADMIN},
+        _O.HOLD_MANAGE: {_R.APPROVER, _R.ADMIN},
+        _O.CONSENT_MANAGE: {_R.STUDENT, _R.ENROLMENT_OFFICER, _R.ADMIN},
+        _O.CONSENT_READ: {
+            _R.STUDENT,
+            _R.FRONT_DESK,
+            _R.ENROLMENT_OFFICER,
+            _R.APPROVER,
+            _R.AUDITOR,
+            _R.ADMIN,
+        },
+        _O.DISCLOSURE_RECORD: {_R.ENROLMENT_OFFICER, _R.APPROVER, _R.ADMIN},
+        _O.FEEDBACK_SUBMIT: set(Role),
+        _O.FEEDBACK_MANAGE: {_R.APPROVER, _R.ADMIN},
+        _O.REVIEW_RUN: {_R.REVIEWER, _R.OPERATOR, _R.ADMIN},
+        _O.REVIEW_READ: {_R.REVIEWER, _R.APPROVER, _R.OPERATOR, _R.AUDITOR, _R.ADMIN},
+        _O.REVIEW_RESOLVE: {_R.REVIEWER, _R.ADMIN},
+        _O.REVIEW_SIGN_OFF: {_R.REVIEWER, _R.ADMIN},
+        _O.BACKUP_MANAGE: {_R.OPERATOR, _R.ADMIN},
+        _O.BACKUP_RESTORE: {_R.OPERATOR, _R.ADMIN},
+        _O.AUDIT_READ: {_R.AUDITOR, _R.ADMIN},
+        _O.AUDIT_VERIFY: {_R.AUDITOR, _R.OPERATOR, _R.ADMIN},
+        _O.TOKEN_ISSUE: {_R.ADMIN},
+        _O.BRANCH_ADMIN: {_R.ADMIN},
+    }.items()
+}
+
+FOUR_EYES = frozenset({Operation.CHANGE_REVIEW, Operation.DESTRUCTION_REVIEW})
+"""Operations that decide a request: never by the person who made it."""
+
+SELF_SERVICE_ONLY_OWN = frozenset(op for op, roles in GRANTS.items() if Role.STUDENT in roles) - {
+    Operation.REGISTRATION_SUBMIT,
+    Operation.FEEDBACK_SUBMIT,
+}
+"""Operations a student may perform only on their own record."""
+
+
+def _roles(values: Iterable[Role]) -> frozenset[Role]:
+    return frozenset(values)
+
+
+def _branches(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(values)
+
+
+@frozen(kw_only=True)
+class Actor:
+    """Who is calling: from a verified actor token. ``student_number`` only for students."""
+
+    id: str
+    roles: frozenset[Role] = field(converter=_roles)
+    branches: frozenset[str] = field(converter=_branches, factory=frozenset)
+    student_number: str | None = None
+
+    def covers(self, branch: str | None) -> bool:
+        if ALL_BRANCHES in self.branches:
+            return True
+        return branch is not None and branch in self.branches
+
+
+@frozen(kw_only=True)
+class Subject:
+    """What the operation touches: whose record, and who made the request being decided."""
+
+    student_number: str | None = None
+    requested_by: str | None = None
+
+
+@frozen
+class Verdict:
+    allowed: bool
+    operation: Operation
+    reason: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def _role_allows(
+    role: Role, actor: Actor, operation: Operation, branch: str | None, subject: Subject
+) -> str | None:
+    """None when this role lets the actor do it; otherwise the reason it does not."""
+    if role not in GRANTS[operation]:
+        return "role_not_permitted"
+    if role is Role.STUDENT:
+        if operation in SELF_SERVICE_ONLY_OWN and (
+            actor.student_number is None or subject.student_number != actor.student_number
+        ):
+            return "not_own_record"
+        return None
+    if role in CHAIN_WIDE_ROLES or actor.covers(branch):
+        return None
+    return "branch_out_of_scope"
+
+
+_PRECEDENCE = ("branch_out_of_scope", "not_own_record", "role_not_permitted")
+
+
+def authorize(
+    actor: Actor, operation: Operation, branch: str | None, subject: Subject | None = None
+) -> Verdict:
+    """May ``actor`` perform ``operation`` for ``branch`` (None: chain-wide) on ``subject``?"""
+    subject = subject or Subject()
+    if (
+        operation in FOUR_EYES
+        and subject.requested_by is not None
+        and subject.requested_by == actor.id
+    ):
+        return Verdict(False, operation, "self_approval")
+    reasons = {_role_allows(role, actor, operation, branch, subject) for role in actor.roles}
+    if None in reasons:
+        return Verdict(True, operation)
+    reason = next((r for r in _PRECEDENCE if r in reasons), "role_not_permitted")
+    return Verdict(False, operation, reason)
+
+
+def require(
+    actor: Actor, operation: Operation, branch: str | None, subject: Subject | None = None
+) -> None:
+    verdict = authorize(actor, operation, branch, subject)
+    if not verdict.allowed:
+        raise AccessDenied(operation.value, verdict.reason or "role_not_permitted")

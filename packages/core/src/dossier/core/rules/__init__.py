@@ -1,0 +1,1 @@
+"""Rule plugins shipped with Dossier: the default rules and an example branch plugin."""
