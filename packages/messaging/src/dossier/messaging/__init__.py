@@ -1,0 +1,1 @@
+"""dossier.messaging — the NATS adapter every Dossier service shares."""

@@ -1,0 +1,155 @@
+"""The system configuration every Dossier process reads: one TOML file, overridable by environment.
+
+``dossier init`` writes a commented file (see `render_default`); services,
+the CLI and the tests load it with `load_config`. Every setting can be
+overridden by an environment variable named in the table below, so a
+container can run from the same file with secrets injected.
+
+=============================  ==============================
+setting                        environment variable
+=============================  ==============================
+database.url                   DOSSIER_DATABASE_URL
+keys.master_key_file           DOSSIER_MASTER_KEY_FILE
+keys.token_private_key_file    DOSSIER_TOKEN_PRIVATE_KEY_FILE
+keys.token_public_key          DOSSIER_TOKEN_PUBLIC_KEY
+nats.servers (comma-separated) DOSSIER_NATS_URL
+nats.credentials_file          DOSSIER_NATS_CREDENTIALS
+objects.kind                   DOSSIER_OBJECTS_KIND
+objects.path                   DOSSIER_OBJECTS_PATH
+objects.endpoint               DOSSIER_S3_ENDPOINT
+objects.access_key             DOSSIER_S3_ACCESS_KEY
+objects.secret_key             DOSSIER_S3_SECRET_KEY
+=============================  ==============================
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from attrs import field, frozen
+
+from dossier.core.branch import Branch, load_branches
+from dossier.core.errors import Problem, ValidationError
+from dossier.storage.settings import StorageSettings
+
+
+@frozen(kw_only=True)
+class NatsSettings:
+    servers: tuple[str, ...] = ("nats://127.0.0.1:4222",)
+    credentials_file: Path | None = None
+    tls_ca_file: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    name: str = "dossier"
+
+
+@frozen(kw_only=True)
+class ObjectSettings:
+    kind: str = "local"
+    path: Path = Path("var/objects")
+    endpoint: str | None = None
+    access_key: str | None = None
+    secret_key: str | None = None
+    secure: bool = False
+    region: str | None = None
+    documents_bucket: str = "dossier-documents"
+    backups_bucket: str = "dossier-backups"
+
+
+@frozen(kw_only=True)
+class Config:
+    base_dir: Path
+    storage: StorageSettings
+    nats: NatsSettings
+    objects: ObjectSettings
+    token_public_key: str
+    token_private_key_file: Path | None = None
+    branches: Mapping[str, Branch] = field(factory=dict)
+
+    def branch(self, code: str) -> Branch | None:
+        return self.branches.get(code)
+
+
+def _path(base: Path, value: str | None) -> Path | None:
+    if not value:
+        return None
+    path = Path(value)
+    return path if path.is_absolute() else base / path
+
+
+def _sqlite_relative(url: str, base: Path) -> str:
+    """``sqlite:///relative/x.db`` in the file is relative to the file's folder."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/"):
+        return prefix + str(base / url[len(prefix) :])
+    return url
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
+    env = os.environ if environ is None else environ
+    base = path.resolve().parent
+    with path.open("rb") as handle:
+        data: dict[str, Any] = tomllib.load(handle)
+    database = data.get("database", {})
+    keys = data.get("keys", {})
+    nats = data.get("nats", {})
+    objects = data.get("objects", {})
+    problems: list[Problem] = []
+
+    url = env.get("DOSSIER_DATABASE_URL") or database.get("url", "sqlite:///var/dossier.db")
+    master_file = _path(base, env.get("DOSSIER_MASTER_KEY_FILE") or keys.get("master_key_file"))
+    public_key = env.get("DOSSIER_TOKEN_PUBLIC_KEY") or keys.get("token_public_key", "")
+    if not public_key:
+        problems.append(Problem("keys.token_public_key", "required"))
+    servers_env = env.get("DOSSIER_NATS_URL")
+    servers = servers_env.split(",") if servers_env else nats.get("servers", [])
+    if not servers:
+        problems.append(Problem("nats.servers", "required"))
+    kind = env.get("DOSSIER_OBJECTS_KIND") or objects.get("kind", "local")
+    if kind not in {"local", "s3"}:
+        problems.append(Problem("objects.kind", "not_allowed_value", {"allowed": "local, s3"}))
+    try:
+        branches = load_branches(data.get("branches", {}))
+    except ValidationError as invalid:
+        problems.extend(invalid.problems())
+        branches = {}
+    if problems:
+        raise ValidationError(problems)
+
+    return Config(
+        base_dir=base,
+        storage=StorageSettings(
+            database_url=_sqlite_relative(url, base), master_key_file=master_file
+        ),
+        nats=NatsSettings(
+            servers=tuple(servers),
+            credentials_file=_path(
+                base, env.get("DOSSIER_NATS_CREDENTIALS") or nats.get("credentials_file")
+            ),
+            tls_ca_file=_path(base, nats.get("tls_ca_file")),
+            tls_cert_file=_path(base, nats.get("tls_cert_file")),
+            tls_key_file=_path(base, nats.get("tls_key_file")),
+        ),
+        objects=ObjectSettings(
+            kind=kind,
+            path=_path(base, env.get("DOSSIER_OBJECTS_PATH") or objects.get("path"))
+            or base / "objects",
+            endpoint=env.get("DOSSIER_S3_ENDPOINT") or objects.get("endpoint"),
+            access_key=env.get("DOSSIER_S3_ACCESS_KEY") or objects.get("access_key"),
+            secret_key=env.get("DOSSIER_S3_SECRET_KEY") or objects.get("secret_key"),
+            secure=bool(objects.get("secure", False)),
+            region=objects.get("region"),
+            documents_bucket=objects.get("documents_bucket", "dossier-documents"),
+            backups_bucket=objects.get("backups_bucket", "dossier-backups"),
+        ),
+        token_public_key=public_key,
+        token_private_key_file=_path(
+            base,
+            env.get("DOSSIER_TOKEN_PRIVATE_KEY_FILE") or keys.get("token_private_key_file"),
+        ),
+        branches=branches,
+    )

@@ -1,0 +1,6 @@
+"""Header names every Dossier request and reply uses."""
+
+ACTOR = "Dossier-Actor"
+IDEMPOTENCY_KEY = "Idempotency-Key"
+REQUEST_ID = "Dossier-Request-Id"
+LOCALE = "Accept-Language"
