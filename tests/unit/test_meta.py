@@ -1,4 +1,4 @@
-"""Tests about the project's own shape: what core may import, and that every hook is documented and tested."""
+"""The project's own shape: what core may import; every hook documented and tested."""
 
 from __future__ import annotations
 

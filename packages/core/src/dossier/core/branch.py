@@ -11,7 +11,8 @@ from attrs import field, frozen, validators
 from dossier.core.enums import Locale
 from dossier.core.errors import Problem, ValidationError
 
-BRANCH_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,5}$")
+BRANCH_CODE = re.compile(r"[A-Z][A-Z0-9]{1,5}")
+TIME_ZONE = re.compile(r"[A-Za-z]+(/[A-Za-z0-9_+-]+){0,2}|UTC")
 
 
 @frozen(kw_only=True)
@@ -22,7 +23,7 @@ class Branch:
     top of the default rules, in order: a later plugin overrides an earlier one.
     """
 
-    code: str = field(validator=validators.matches_re(BRANCH_CODE))
+    code: str = field(validator=validators.matches_re(BRANCH_CODE, func=re.fullmatch))
     name: str = field(validator=validators.min_len(1))
     locale: Locale = Locale.ZH_CN
     time_zone: str = "Asia/Shanghai"
@@ -32,60 +33,77 @@ class Branch:
     unconfirmed_change_days: int = field(default=14, validator=validators.ge(1))
 
 
-_KNOWN = {
-    "name",
-    "locale",
-    "time_zone",
-    "plugins",
-    "student_number_format",
-    "retention_years",
-    "unconfirmed_change_days",
+_DEFAULTS: Mapping[str, Any] = {
+    "locale": Locale.ZH_CN.value,
+    "time_zone": "Asia/Shanghai",
+    "plugins": [],
+    "student_number_format": "default",
+    "retention_years": 3,
+    "unconfirmed_change_days": 14,
 }
+_WHOLE_NUMBERS = {"retention_years": 0, "unconfirmed_change_days": 1}
 
 
-def load_branches(config: Mapping[str, Mapping[str, Any]]) -> dict[str, Branch]:
+def _problems_of(where: str, table: Mapping[str, Any]) -> list[Problem]:
+    problems = [
+        Problem(f"{where}.{key}", "unknown_field")
+        for key in table
+        if key != "name" and key not in _DEFAULTS
+    ]
+    name = table.get("name")
+    if not isinstance(name, str) or not name.strip():
+        problems.append(Problem(f"{where}.name", "required"))
+    if table.get("locale", Locale.ZH_CN.value) not in {loc.value for loc in Locale}:
+        problems.append(Problem(f"{where}.locale", "not_allowed_value", {"allowed": "zh-CN, en"}))
+    time_zone = table.get("time_zone", _DEFAULTS["time_zone"])
+    if not isinstance(time_zone, str) or not TIME_ZONE.fullmatch(time_zone):
+        problems.append(Problem(f"{where}.time_zone", "wrong_type", {"expected": "Area/City"}))
+    plugins = table.get("plugins", [])
+    if not isinstance(plugins, list | tuple) or not all(isinstance(p, str) for p in plugins):
+        expected = {"expected": "a list of plugin names"}
+        problems.append(Problem(f"{where}.plugins", "wrong_type", expected))
+    if not isinstance(table.get("student_number_format", "default"), str):
+        problems.append(
+            Problem(f"{where}.student_number_format", "wrong_type", {"expected": "text"})
+        )
+    for key, minimum in _WHOLE_NUMBERS.items():
+        value = table.get(key, _DEFAULTS[key])
+        if type(value) is not int or value < minimum:
+            expected = {"expected": f"a whole number ≥ {minimum}"}
+            problems.append(Problem(f"{where}.{key}", "wrong_type", expected))
+    return problems
+
+
+def load_branches(config: Mapping[str, Any]) -> dict[str, Branch]:
     """Build branches from parsed configuration (``[branches.SH01]`` tables in TOML).
 
-    Every problem in every branch is reported at once.
+    Every problem of every branch is reported at once, each naming its field.
     """
     problems: list[Problem] = []
     branches: dict[str, Branch] = {}
     for code, table in config.items():
         where = f"branches.{code}"
-        if not BRANCH_CODE.match(code):
+        if not BRANCH_CODE.fullmatch(code):
             problems.append(Problem(where, "not_allowed_value", {"allowed": "A-Z0-9, 2–6"}))
             continue
-        problems.extend(
-            Problem(f"{where}.{key}", "unknown_field") for key in table if key not in _KNOWN
+        if not isinstance(table, Mapping):
+            problems.append(Problem(where, "wrong_type", {"expected": "a table"}))
+            continue
+        found = _problems_of(where, table)
+        problems.extend(found)
+        if found:
+            continue
+        values = {**_DEFAULTS, **table}
+        branches[code] = Branch(
+            code=code,
+            name=values["name"],
+            locale=Locale(values["locale"]),
+            time_zone=values["time_zone"],
+            plugins=tuple(values["plugins"]),
+            student_number_format=values["student_number_format"],
+            retention_years=values["retention_years"],
+            unconfirmed_change_days=values["unconfirmed_change_days"],
         )
-        if not isinstance(table.get("name"), str) or not table["name"]:
-            problems.append(Problem(f"{where}.name", "required"))
-            continue
-        locale = table.get("locale", Locale.ZH_CN.value)
-        if locale not in {loc.value for loc in Locale}:
-            problems.append(
-                Problem(f"{where}.locale", "not_allowed_value", {"allowed": "zh-CN, en"})
-            )
-            continue
-        plugins = table.get("plugins", [])
-        if not isinstance(plugins, list | tuple) or not all(isinstance(p, str) for p in plugins):
-            problems.append(
-                Problem(f"{where}.plugins", "wrong_type", {"expected": "list of names"})
-            )
-            continue
-        try:
-            branches[code] = Branch(
-                code=code,
-                name=table["name"],
-                locale=Locale(locale),
-                time_zone=str(table.get("time_zone", "Asia/Shanghai")),
-                plugins=tuple(plugins),
-                student_number_format=str(table.get("student_number_format", "default")),
-                retention_years=int(table.get("retention_years", 3)),
-                unconfirmed_change_days=int(table.get("unconfirmed_change_days", 14)),
-            )
-        except (TypeError, ValueError):
-            problems.append(Problem(where, "wrong_type", {"expected": "a branch table"}))
     if problems:
         raise ValidationError(problems)
     return branches

@@ -284,7 +284,7 @@ def _move_change(
         change_id=change.id,
         student_number=change.student_number,
         status=status,
-        fields=tuple(c.field for c in change.changes),
+        fields=moved.approved_fields or tuple(c.field for c in change.changes),
     )
     return Transitioned(moved, (event,))
 
@@ -368,6 +368,8 @@ def submit_destruction(
     request: DestructionRequest, dossier: StudentDossier, ctx: Context
 ) -> Transitioned[DestructionRequest]:
     """Only a completed or withdrawn student may ask for destruction; anything else says why."""
+    if dossier.student_number != request.student_number:
+        raise GuardRefused(DESTRUCTION.name, "submit", "student_mismatch")
     if dossier.status not in DESTROYABLE:
         raise GuardRefused(DESTRUCTION.name, "submit", "not_destroyable_status")
     if request.status is not D.SUBMITTED:

@@ -213,6 +213,10 @@ CORE_TEMPLATES: Templates = {
         "the approved fields must be a non-empty subset of the requested ones.",
         "批准的字段必须是申请字段中的非空子集。",
     ),
+    "student_mismatch": _t(
+        "the request and the dossier are not the same student's.", "申请与档案不属于同一学员。"
+    ),
+    "access_denied": _t("You may not '{operation}'.", "您无权执行“{operation}”。"),
     "role_not_permitted": _t(
         "Your role does not allow '{operation}'.", "您的角色无权执行“{operation}”。"
     ),

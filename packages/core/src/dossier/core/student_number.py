@@ -18,7 +18,9 @@ from dossier.core.errors import Problem, ValidationError
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _M = 36
-_PATTERN = re.compile(r"^([A-Z][A-Z0-9]{1,5})-(\d{2})-(\d{6,9})-([0-9A-Z])$")
+_PREFIX = re.compile(r"[A-Z][A-Z0-9]{1,5}")
+_PATTERN = re.compile(r"([A-Z][A-Z0-9]{1,5})-([0-9]{2})-([0-9]{6}|[1-9][0-9]{6,8})-([0-9A-Z])")
+"""Canonical form only: ASCII digits, six-digit sequences zero-padded, longer ones not."""
 
 
 def check_character(payload: str) -> str:
@@ -62,13 +64,15 @@ class DefaultStudentNumberFormat:
     name = "default"
 
     def format(self, prefix: str, year: int, sequence: int) -> str:
+        if not _PREFIX.fullmatch(prefix):
+            raise ValueError("prefix must be a capital letter and 1–5 capitals or digits")
         if not 0 <= year <= 99 or not 0 < sequence < 10**9:
             raise ValueError("year must be 0–99 and sequence 1–999,999,999")
         payload = f"{prefix}{year:02d}{sequence:06d}"
         return f"{prefix}-{year:02d}-{sequence:06d}-{check_character(payload)}"
 
     def parse(self, text: str, field: str = "student_number") -> StudentNumber:
-        match = _PATTERN.match(text)
+        match = _PATTERN.fullmatch(text)
         if match is None:
             raise ValidationError([Problem(field, "student_number_format")])
         prefix, year, sequence, check = match.groups()

@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 from enum import Enum, StrEnum
-from typing import Any, TypeVar, Union
+from types import UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
+from cattrs.cols import homogenous_tuple_structure_factory
 from cattrs.errors import (
     AttributeValidationNote,
     ClassValidationError,
@@ -72,12 +74,30 @@ def _date(value: Any, _: Any) -> date:
     return date.fromisoformat(value)
 
 
+def _is_homogeneous_tuple(kind: Any) -> bool:
+    args = get_args(kind)
+    return get_origin(kind) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+
+def _list_only_tuple(kind: Any, converter: Any) -> Any:
+    """A JSON array and nothing else becomes a tuple: a string is not a list of letters."""
+    inner = homogenous_tuple_structure_factory(kind, converter)
+
+    def structure(value: Any, _: Any) -> Any:
+        if not isinstance(value, list):
+            raise TypeError("list")
+        return inner(value, kind)
+
+    return structure
+
+
 def _build() -> OrjsonConverter:
     converter = make_converter(forbid_extra_keys=True, detailed_validation=True)
     for kind in (str, int, bool, float):
         converter.register_structure_hook(kind, _strict(kind))
     for enum_base in (StrEnum, Enum):  # StrEnum precedes str in its members' MRO
         converter.register_structure_hook(enum_base, _enum)
+    converter.register_structure_hook_factory(_is_homogeneous_tuple, _list_only_tuple)
     converter.register_structure_hook(datetime, _aware_datetime)
     converter.register_structure_hook(date, _date)
     converter.register_unstructure_hook(datetime, lambda value: value.isoformat())
@@ -107,9 +127,8 @@ def _register_tagged(converter: OrjsonConverter, cls: type) -> None:
         if not isinstance(value, dict):
             raise TypeError("object")
         body = dict(value)
-        given = body.pop(TAG, tag)
-        if given != tag:
-            raise ValueError("type tag")
+        if body.pop(TAG, tag) != tag:
+            raise ValidationError([Problem(TAG, "not_allowed_value", {"allowed": tag})])
         return plain_structure(body, cls)
 
     converter.register_unstructure_hook(cls, unstructure)
@@ -134,7 +153,8 @@ def structure(data: Any, cls: type[T]) -> T:
     try:
         return _CONVERTER.structure(data, cls)
     except Exception as exc:  # every failure becomes field problems, never a traceback
-        raise ValidationError(_problems(exc, "", cls) or [Problem("body", "wrong_type")]) from None
+        fallback = Problem("body", "wrong_type", {"expected": "an object"})
+        raise ValidationError(_problems(exc, "", cls) or [fallback]) from None
 
 
 def loads(raw: bytes | str, cls: type[T]) -> T:
@@ -171,6 +191,8 @@ def _join(path: str, name: str | int) -> str:
 
 def _problems(exc: BaseException, path: str, expected: Any) -> list[Problem]:
     where = path or "body"
+    if isinstance(exc, ValidationError):
+        return list(exc.problems())
     if isinstance(exc, ForbiddenExtraKeysError):
         return [Problem(_join(path, key), "unknown_field") for key in sorted(exc.extra_fields)]
     if isinstance(exc, ClassValidationError | IterableValidationError):
@@ -189,12 +211,30 @@ def _problems(exc: BaseException, path: str, expected: Any) -> list[Problem]:
     attribute = next((a for a in getattr(exc, "args", ()) if isinstance(a, attrs.Attribute)), None)
     if attribute is not None:
         return [Problem(_join(path, attribute.name), "invalid_value")]
+    expected = _without_none(expected)
     if isinstance(expected, type) and issubclass(expected, Enum):
         allowed = ", ".join(str(m.value) for m in expected)
         return [Problem(where, "not_allowed_value", {"allowed": allowed})]
-    name = _EXPECTED.get(expected) if isinstance(expected, type) else None
-    if name is None and attrs.has(expected) if isinstance(expected, type) else False:
-        name = "an object"
+    name = _expected_name(expected)
     if isinstance(exc, ValueError) and name is None:
         return [Problem(where, "invalid_value")]
     return [Problem(where, "wrong_type", {"expected": name or "another type"})]
+
+
+def _without_none(kind: Any) -> Any:
+    """``T | None`` → ``T``: a wrong value for an optional field is judged against ``T``."""
+    args = [arg for arg in get_args(kind) if arg is not type(None)]
+    if get_origin(kind) in (Union, UnionType) and len(args) == 1:
+        return args[0]
+    return kind
+
+
+def _expected_name(kind: Any) -> str | None:
+    if get_origin(kind) is tuple:
+        return "a list"
+    if isinstance(kind, type):
+        if kind in _EXPECTED:
+            return _EXPECTED[kind]
+        if attrs.has(kind):
+            return "an object"
+    return None
