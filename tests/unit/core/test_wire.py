@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from dossier.core import commands as cmd
 from dossier.core import events as ev
+from dossier.core.attachments import Attachment
 from dossier.core.commands import ALL_COMMANDS
 from dossier.core.enums import (
     ChangeStatus,
@@ -88,6 +89,12 @@ documents = st.builds(
     size=st.integers(0, 2**53),
     media_type=st.from_regex(r"\A[a-z]{1,8}/[a-z0-9.+-]{1,12}\Z", fullmatch=True),
 )
+attachments = st.builds(
+    Attachment,
+    kind=st.sampled_from(DocumentKind),
+    media_type=text,
+    content=text,
+)
 field_changes = st.builds(FieldChange, field=text, after=opt_text, before=opt_text)
 
 
@@ -104,7 +111,7 @@ COMMAND_STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
         needs=learning,
         guardian=st.none() | guardians,
         guardian_consent=st.booleans(),
-        documents=tuples_of(documents),
+        attachments=tuples_of(attachments),
     ),
     cmd.ReviewRegistration: st.builds(
         cmd.ReviewRegistration,
@@ -147,7 +154,7 @@ COMMAND_STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
         student_number=text,
         changes=tuples_of(field_changes),
         reason=text,
-        documents=tuples_of(documents),
+        attachments=tuples_of(attachments),
     ),
     cmd.ReviewChange: st.builds(
         cmd.ReviewChange,
@@ -319,10 +326,8 @@ VALID: dict[type[Any], Any] = {
             phone="p",
         ),
         needs=LearningNeeds(target_language="en"),
-        documents=(
-            DocumentRef(
-                kind=DocumentKind.ID_PROOF, sha256="a" * 64, size=1, media_type="image/png"
-            ),
+        attachments=(
+            Attachment(kind=DocumentKind.ID_PROOF, media_type="image/png", content="iVBORw=="),
         ),
     ),
     cmd.AnswerChange: cmd.AnswerChange(change_id="c", token="t", confirm=True),
@@ -430,18 +435,18 @@ BAD_BODIES = [
     pytest.param(
         _with(
             cmd.SubmitRegistration,
-            documents=[{**_valid(cmd.SubmitRegistration)["documents"][0], "size": "1"}],
+            attachments=[{**_valid(cmd.SubmitRegistration)["attachments"][0], "content": 1}],
         ),
-        ("documents[0].size", "wrong_type"),
+        ("attachments[0].content", "wrong_type"),
         id="list-item-wrong-type",
     ),
     pytest.param(
         _with(
             cmd.SubmitRegistration,
-            documents=[{**_valid(cmd.SubmitRegistration)["documents"][0], "sha256": MARKER}],
+            attachments=[{**_valid(cmd.SubmitRegistration)["attachments"][0], "kind": MARKER}],
         ),
-        ("documents[0].sha256", "invalid_value"),
-        id="list-item-validator",
+        ("attachments[0].kind", "not_allowed_value"),
+        id="list-item-enum",
     ),
     pytest.param(
         _with(cmd.SubmitRegistration, channel=MARKER),

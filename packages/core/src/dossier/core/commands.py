@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from attrs import frozen
 
+from dossier.core.attachments import Attachment
 from dossier.core.enums import (
     Channel,
     ConsentGiver,
@@ -20,7 +21,6 @@ from dossier.core.enums import (
     StudentStatus,
 )
 from dossier.core.records import (
-    DocumentRef,
     FieldChange,
     Guardian,
     LearningNeeds,
@@ -44,17 +44,22 @@ class SubmitRegistration(Command):
     needs: LearningNeeds
     guardian: Guardian | None = None
     guardian_consent: bool = False
-    documents: tuple[DocumentRef, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
 
 
 @frozen(kw_only=True)
 class ReviewRegistration(Command):
-    """审核报名: accept (admit, assign a student number) or reject, with a reason."""
+    """审核报名: accept (admit, assign a student number) or reject, with a reason.
+
+    Acceptance is refused while probable duplicates exist, unless the reviewer
+    has looked at them and says so with ``allow_duplicates``.
+    """
 
     type: ClassVar[str] = "registration.review"
     registration_id: str
     decision: Decision
     reason: str
+    allow_duplicates: bool = False
 
 
 @frozen(kw_only=True)
@@ -113,7 +118,7 @@ class SubmitChange(Command):
     student_number: str
     changes: tuple[FieldChange, ...]
     reason: str
-    documents: tuple[DocumentRef, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
 
 
 @frozen(kw_only=True)

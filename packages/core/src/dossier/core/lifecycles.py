@@ -14,6 +14,8 @@ import attrs
 
 from dossier.core.enums import (
     ChangeStatus,
+    ConsentGiver,
+    ConsentPurpose,
     DestructionStatus,
     RegistrationStatus,
     StudentStatus,
@@ -30,6 +32,7 @@ from dossier.core.events import (
 from dossier.core.lifecycle import Context, Lifecycle, Transitioned
 from dossier.core.records import (
     ChangeRequest,
+    Consent,
     DestructionRequest,
     LegalHold,
     Registration,
@@ -176,6 +179,7 @@ def admit(registration: Registration, ctx: Context) -> Transitioned[StudentDossi
         admitted_at=ctx.at,
         registration_id=registration.id,
         documents=registration.documents,
+        consents=_registration_consents(registration, ctx),
         history=(
             StatusChange(
                 from_status=None,
@@ -195,6 +199,22 @@ def admit(registration: Registration, ctx: Context) -> Transitioned[StudentDossi
         registration_id=registration.id,
     )
     return Transitioned(dossier, (event,))
+
+
+def _registration_consents(registration: Registration, ctx: Context) -> tuple[Consent, ...]:
+    """The guardian's consent given on the form becomes the dossier's processing consent."""
+    if not registration.guardian_consent or registration.student_number is None:
+        return ()
+    return (
+        Consent(
+            id=f"{registration.id}-processing",
+            student_number=registration.student_number,
+            purpose=ConsentPurpose.PROCESSING,
+            given_by=ConsentGiver.GUARDIAN,
+            granted_at=registration.submitted_at,
+            recorded_by=ctx.actor,
+        ),
+    )
 
 
 # -- student status (档案分类) -----------------------------------------------------

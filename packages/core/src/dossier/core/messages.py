@@ -84,6 +84,15 @@ CORE_TEMPLATES: Templates = {
     "invalid_date": _t("{field} is not a valid date.", "{field}不是有效日期。"),
     "not_changeable": _t("{field} cannot be changed this way.", "{field}不能通过此方式修改。"),
     "unchanged": _t("{field} already has this value.", "{field}的新值与原值相同。"),
+    "too_large": _t("{field} is larger than {max} bytes.", "{field}超过{max}字节的上限。"),
+    "content_type_mismatch": _t(
+        "{field} does not contain what its declared media type says.",
+        "{field}的内容与声明的文件类型不符。",
+    ),
+    "probable_duplicates": _t(
+        "{count} probable duplicate(s) exist; review them and accept with allow_duplicates.",
+        "存在{count}条疑似重复记录；请核对后以allow_duplicates确认录取。",
+    ),
     "duplicate_field": _t("{field} appears more than once.", "{field}重复出现。"),
     # people
     "name_characters": _t(
