@@ -7,7 +7,10 @@ from collections.abc import Iterator
 import pytest
 
 from dossier.storage.objects import S3ObjectStore
+from tests.support.postgres import postgres_database_url, postgres_server_url
 from tests.support.s3 import S3Server, moto_server
+
+__all__ = ["postgres_database_url", "postgres_server_url"]  # PostgreSQL fixtures, shared
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,39 @@
+"""Errors raised by the storage layer itself (the domain errors come from `dossier.core.errors`).
+
+Like every Dossier error they carry a stable ``code`` and never a personal
+value: they name keys, tables and row ids, never what a row holds.
+"""
+
+from __future__ import annotations
+
+from dossier.core.errors import DossierError
+
+
+class StorageError(DossierError):
+    """Root of the storage layer's own errors."""
+
+    code = "storage_error"
+    rule = "storage_error"
+
+
+class KeyUnavailable(StorageError):
+    """A data key cannot be unwrapped: its master key is not configured (or it was shredded)."""
+
+    code = "key_unavailable"
+    rule = "key_unavailable"
+
+    def __init__(self, key_id: str, master_key_id: str) -> None:
+        self.key_id = key_id
+        self.master_key_id = master_key_id
+        super().__init__({"key_id": key_id, "master_key_id": master_key_id})
+
+
+class IntegrityFailure(StorageError):
+    """A sealed value failed authentication: wrong key, wrong row, or the bytes were altered."""
+
+    code = "integrity_failure"
+    rule = "integrity_failure"
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        super().__init__({"where": where})

@@ -1,0 +1,1 @@
+"""Repositories: rows in, frozen core records out (one module per record kind)."""

@@ -1,0 +1,402 @@
+"""The tables, as SQLAlchemy Core objects for the repositories' queries.
+
+The migration history (`dossier.storage.migrations`) is the schema's truth;
+this module mirrors its head so queries can be written against `Table`
+objects, and a test compares the two after every migration (alembic's
+``compare_metadata``) so they cannot drift apart.
+
+Layout in short (docs/storage.md has the whole picture):
+
+- one row per record, one column per non-personal attribute; the personal
+  attributes of a row are one AES-GCM sealed JSON blob ``personal_ct`` under
+  the owning student's data key (``key_id``);
+- the children of a dossier (status history, courses, payments, documents,
+  consents) in their own tables, ordered by ``position``;
+- ``blind_indexes`` for equality look-ups on encrypted values (duplicate
+  detection), ``data_keys`` for the wrapped per-student keys;
+- ``audit_log`` + ``audit_heads`` (the per-branch hash chains), ``outbox``
+  (events for the relay), ``tombstones`` (what remains of destroyed students),
+  ``student_number_counters`` (SQLite's student-number sequences),
+  ``idempotency_keys`` (the first answer to each retried request).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware timestamp, stored as UTC on every engine and read back aware (UTC).
+
+    SQLite has no time zones and SQLAlchemy's SQLite ``DateTime`` drops
+    ``tzinfo`` silently; this type refuses naive values and normalises to UTC
+    so both engines hold and return the same instant.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        utc = value.astimezone(UTC)
+        return utc if dialect.name == "postgresql" else utc.replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # raw SQLite text, e.g. from a literal query
+            value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _id(name: str = "id", **kw: Any) -> Column[str]:
+    return Column(name, String(64), **kw)
+
+
+def _branch() -> Column[str]:
+    return Column("branch", String(8), nullable=False)
+
+
+def _student_number(*args: Any, **kw: Any) -> Column[str]:
+    return Column("student_number", String(40), *args, **kw)
+
+
+def _key_id() -> Column[str | None]:
+    """The row's data key; NULL once the student is shredded (crypto-shredding)."""
+    return Column("key_id", String(64), ForeignKey("data_keys.id"), nullable=True)
+
+
+def _sealed(name: str = "personal_ct") -> Column[bytes | None]:
+    return Column(name, LargeBinary, nullable=True)
+
+
+def _version() -> Column[int]:
+    return Column("version", Integer, nullable=False)
+
+
+def _at(name: str, nullable: bool = False) -> Column[datetime]:
+    return Column(name, UtcDateTime(), nullable=nullable)
+
+
+data_keys = Table(
+    "data_keys",
+    metadata,
+    _id(primary_key=True),
+    Column("purpose", String(16), nullable=False),
+    Column("wrapped", LargeBinary, nullable=False),
+    Column("master_key_id", String(64), nullable=False),
+    _at("created_at"),
+    Index(None, "master_key_id"),
+)
+
+registrations = Table(
+    "registrations",
+    metadata,
+    _id(primary_key=True),
+    _branch(),
+    Column("channel", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    _at("submitted_at"),
+    Column("guardian_consent", Boolean, nullable=False),
+    _at("decided_at", nullable=True),
+    Column("decided_by", String(128)),
+    Column("decision_reason", Text),
+    _student_number(nullable=True),
+    _key_id(),
+    _sealed(),
+    _version(),
+    Index(None, "branch", "status"),
+    Index(None, "student_number"),
+)
+
+students = Table(
+    "students",
+    metadata,
+    _student_number(primary_key=True),
+    _branch(),
+    Column("status", String(16), nullable=False),
+    _at("admitted_at"),
+    Column("registration_id", String(64)),
+    _key_id(),
+    _sealed(),
+    _version(),
+    Index(None, "branch", "status"),
+    Index(None, "registration_id"),
+)
+
+
+def _student_fk() -> Column[str]:
+    return _student_number(ForeignKey("students.student_number"), nullable=False)
+
+
+status_changes = Table(
+    "status_changes",
+    metadata,
+    _student_fk(),
+    Column("position", Integer, nullable=False),
+    Column("from_status", String(16)),
+    Column("to_status", String(16), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("effective_date", Date, nullable=False),
+    _at("recorded_at"),
+    PrimaryKeyConstraint("student_number", "position"),
+)
+
+course_enrolments = Table(
+    "course_enrolments",
+    metadata,
+    _id(primary_key=True),
+    _student_fk(),
+    Column("position", Integer, nullable=False),
+    Column("course_code", String(64), nullable=False),
+    Column("course_name", Text, nullable=False),
+    Column("starts_on", Date, nullable=False),
+    Column("ends_on", Date),
+    Column("status", String(16), nullable=False),
+    Column("ended_reason", Text),
+    Index(None, "student_number"),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    _id(primary_key=True),
+    _student_fk(),
+    Column("position", Integer, nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("receipt_ref", String(128), nullable=False),
+    _at("paid_at"),
+    Column("recorded_by", String(128), nullable=False),
+    Index(None, "student_number"),
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    _id(primary_key=True),
+    _student_fk(),
+    Column("position", Integer, nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("given_by", String(16), nullable=False),
+    _at("granted_at"),
+    Column("recorded_by", String(128), nullable=False),
+    _at("withdrawn_at", nullable=True),
+    Column("withdrawn_by", String(128)),
+    Index(None, "student_number"),
+)
+
+document_refs = Table(
+    "document_refs",
+    metadata,
+    Column("owner_kind", String(24), nullable=False),
+    Column("owner_id", String(64), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("media_type", String(128), nullable=False),
+    PrimaryKeyConstraint("owner_kind", "owner_id", "position"),
+    Index(None, "sha256"),
+)
+
+change_requests = Table(
+    "change_requests",
+    metadata,
+    _id(primary_key=True),
+    _student_number(nullable=False),
+    _branch(),
+    Column("fields", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("requested_by", String(128), nullable=False),
+    _at("requested_at"),
+    Column("dossier_version", Integer, nullable=False),
+    Column("reviewed_by", String(128)),
+    _at("reviewed_at", nullable=True),
+    Column("review_comment", Text),
+    Column("approved_fields", JSON, nullable=False),
+    _at("applied_at", nullable=True),
+    _at("answered_at", nullable=True),
+    _key_id(),
+    _sealed(),
+    _version(),
+    Index(None, "student_number"),
+    Index(None, "branch", "status"),
+)
+
+destruction_requests = Table(
+    "destruction_requests",
+    metadata,
+    _id(primary_key=True),
+    _student_number(nullable=False),
+    _branch(),
+    Column("reason", Text, nullable=False),
+    Column("requested_by", String(128), nullable=False),
+    _at("requested_at"),
+    Column("status", String(16), nullable=False),
+    Column("reviewed_by", String(128)),
+    _at("reviewed_at", nullable=True),
+    Column("review_reason", Text),
+    _at("executed_at", nullable=True),
+    Column("certificate_id", String(64)),
+    _version(),
+    Index(None, "student_number"),
+    Index(None, "branch", "status"),
+)
+
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    _id(primary_key=True),
+    _student_number(nullable=False),
+    _branch(),
+    Column("reason", Text, nullable=False),
+    Column("set_by", String(128), nullable=False),
+    _at("set_at"),
+    Column("lifted_by", String(128)),
+    _at("lifted_at", nullable=True),
+    Column("lift_reason", Text),
+    _version(),
+    Index(None, "student_number"),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    _id(primary_key=True),
+    _branch(),
+    Column("topic", String(128), nullable=False),
+    Column("text", Text, nullable=False),
+    _at("submitted_at"),
+    Column("submitted_by", String(128)),
+    Column("response", Text),
+    Column("responded_by", String(128)),
+    _at("responded_at", nullable=True),
+    _version(),
+    Index(None, "branch", "submitted_at"),
+)
+
+tombstones = Table(
+    "tombstones",
+    metadata,
+    _student_number(primary_key=True),
+    _branch(),
+    _at("destroyed_at"),
+    Column("certificate_id", String(64), nullable=False),
+)
+
+blind_indexes = Table(
+    "blind_indexes",
+    metadata,
+    Column("owner_kind", String(24), nullable=False),
+    Column("owner_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("digest", String(64), nullable=False),
+    PrimaryKeyConstraint("owner_kind", "owner_id", "kind"),
+    Index(None, "kind", "digest"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    _id(primary_key=True),
+    _branch(),
+    Column("seq", BigInteger, nullable=False),
+    _at("at"),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    _student_number(nullable=True),
+    Column("subject", String(128)),
+    Column("fields", JSON, nullable=False),
+    Column("value_hashes", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("branch", "seq"),
+    Index(None, "student_number"),
+)
+
+audit_heads = Table(
+    "audit_heads",
+    metadata,
+    Column("branch", String(8), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("seq", BigInteger, Identity(), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("type", String(64), nullable=False),
+    _branch(),
+    Column("payload", Text, nullable=False),
+    _at("created_at"),
+    _at("sent_at", nullable=True),
+    UniqueConstraint("seq"),
+    Index(None, "sent_at", "seq"),
+)
+
+student_number_counters = Table(
+    "student_number_counters",
+    metadata,
+    _branch(),
+    Column("year", Integer, nullable=False),
+    Column("last", BigInteger, nullable=False),
+    PrimaryKeyConstraint("branch", "year"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("actor", String(128), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("fingerprint", String(128), nullable=False),
+    Column("response", LargeBinary, nullable=False),
+    _at("created_at"),
+    PrimaryKeyConstraint("actor", "key"),
+    Index(None, "created_at"),
+)
+"""The first answer to each idempotency key (see `dossier.storage.idempotency`)."""
+
+PERSONAL_TABLES = (registrations, students, change_requests)
+"""The tables whose rows carry a sealed ``personal_ct`` blob and a ``key_id``."""
