@@ -1,6 +1,6 @@
 """Rewrite the rules table of docs/errors.md from the message catalogue of the shipped plugins.
 
-    .venv/bin/python scripts/errors_doc.py
+.venv/bin/python scripts/errors_doc.py
 """
 
 from __future__ import annotations

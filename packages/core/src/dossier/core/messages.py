@@ -169,6 +169,17 @@ CORE_TEMPLATES: Templates = {
         "学员{student_number}的资料已于{destroyed_on}销毁。",
     ),
     "internal": _t("Internal error.", "内部错误。"),
+    "storage_error": _t(
+        "The records store failed; nothing was changed.", "档案存储出错，未做任何修改。"
+    ),
+    "key_unavailable": _t(
+        "A data key cannot be unwrapped with the configured master key.",
+        "无法用当前主密钥解开数据密钥。",
+    ),
+    "integrity_failure": _t(
+        "Stored data failed its integrity check ({where}).",
+        "存储的数据未通过完整性校验（{where}）。",
+    ),
     "object_store_error": _t(
         "Object store operation '{operation}' failed: {reason}.",
         "对象存储操作“{operation}”失败：{reason}。",

@@ -100,9 +100,10 @@ class DossierClient:
         self.attempts = attempts
         self.locale = locale
 
-    async def send(self, command: Command, *, idempotency_key: str | None = None) -> Any:
-        """Send a typed command to the service that owns its verb."""
-        return await self.request(command.type, command, idempotency_key=idempotency_key)
+    async def send(self, message: Command | Any, *, idempotency_key: str | None = None) -> Any:
+        """Send a typed command or query (any body with a ``type`` class variable)."""
+        verb: str = message.type
+        return await self.request(verb, message, idempotency_key=idempotency_key)
 
     async def request(
         self,

@@ -37,6 +37,13 @@ STATUS_BY_CODE: Mapping[str, int] = {
     "payload_too_large": 413,
     "idempotency_key_reused": 422,
     "internal_error": 500,
+    "storage_error": 500,
+    "key_unavailable": 500,
+    "integrity_failure": 500,
+    "integrity_error": 500,
+    "object_store_error": 502,
+    "invalid_object_key": 400,
+    "probable_duplicates": 409,
     "unavailable": 503,
 }
 """Every error code a service may answer with. docs/errors.md documents each one."""

@@ -1,0 +1,124 @@
+"""Running a service process: connect to NATS, serve endpoints, relay the outbox, stop cleanly.
+
+Every Dossier service's ``main`` is `serve(config, spec, db)`: it connects
+with reconnect and backoff, makes sure the event streams exist, starts the
+endpoints and the outbox relay, and on SIGTERM or SIGINT stops taking
+requests, lets the ones in flight answer, stops the relay and drains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import ssl
+from collections.abc import Sequence
+
+import nats
+from nats.aio.client import Client
+
+from dossier.messaging.config import Config, NatsSettings, ObjectSettings
+from dossier.messaging.events import OutboxMessage, OutboxRelay, ensure_streams
+from dossier.messaging.service import ServiceRunner, ServiceSpec
+from dossier.messaging.tokens import TokenVerifier, public_key_from
+from dossier.storage.db import Database
+from dossier.storage.documents import DocumentStore
+from dossier.storage.objects import LocalObjectStore, ObjectStore, S3ObjectStore
+
+log = logging.getLogger("dossier.runtime")
+
+
+async def connect(settings: NatsSettings, name: str) -> Client:
+    """A connection that reconnects forever with backoff and logs its state changes."""
+
+    async def disconnected() -> None:
+        log.warning("nats disconnected", extra={"service": name})
+
+    async def reconnected() -> None:
+        log.info("nats reconnected", extra={"service": name})
+
+    async def error(exc: Exception) -> None:
+        log.warning("nats error: %s", type(exc).__name__, extra={"service": name})
+
+    tls: ssl.SSLContext | None = None
+    if settings.tls_ca_file is not None:
+        tls = ssl.create_default_context(cafile=str(settings.tls_ca_file))
+        if settings.tls_cert_file is not None and settings.tls_key_file is not None:
+            tls.load_cert_chain(str(settings.tls_cert_file), str(settings.tls_key_file))
+    return await nats.connect(
+        servers=list(settings.servers),
+        name=name,
+        user_credentials=str(settings.credentials_file) if settings.credentials_file else None,
+        tls=tls,
+        allow_reconnect=True,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        connect_timeout=5,
+        disconnected_cb=disconnected,
+        reconnected_cb=reconnected,
+        error_cb=error,
+    )
+
+
+def object_store(settings: ObjectSettings) -> ObjectStore:
+    if settings.kind == "s3":
+        if not (settings.endpoint and settings.access_key and settings.secret_key):
+            raise ValueError("objects.kind = 's3' needs endpoint, access_key and secret_key")
+        return S3ObjectStore(
+            settings.endpoint,
+            settings.access_key,
+            settings.secret_key,
+            secure=settings.secure,
+            region=settings.region,
+        )
+    return LocalObjectStore(settings.path)
+
+
+def document_store(settings: ObjectSettings) -> DocumentStore:
+    store = object_store(settings)
+    store.ensure_bucket(settings.documents_bucket, versioning=True)
+    return DocumentStore(store, settings.documents_bucket)
+
+
+class DatabaseOutbox:
+    """The relay's view of the outbox table: each call its own short transaction.
+
+    Several relays may read the same rows; JetStream drops the copies by
+    ``Nats-Msg-Id`` and marking sent is idempotent, so that only costs work.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def pending(self, limit: int) -> Sequence[OutboxMessage]:
+        with self.db.unit_of_work() as uow:
+            rows = uow.outbox.pending(limit)
+        return [OutboxMessage(r.event_id, r.subject, r.payload.encode()) for r in rows]
+
+    def mark_sent(self, event_ids: Sequence[str]) -> None:
+        with self.db.unit_of_work() as uow:
+            uow.outbox.mark_sent(event_ids)
+            uow.commit()
+
+
+async def serve(config: Config, spec: ServiceSpec, db: Database) -> None:
+    """Run ``spec`` until SIGTERM/SIGINT, relaying ``db``'s outbox meanwhile."""
+    nc = await connect(config.nats, f"dossier-{spec.name}")
+    js = nc.jetstream()
+    await ensure_streams(js)
+    runner = ServiceRunner(nc, spec, TokenVerifier(public_key_from(config.token_public_key)))
+    await runner.start()
+    relay = OutboxRelay(js, DatabaseOutbox(db))
+    relaying = asyncio.create_task(relay.run())
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    log.info("service ready", extra={"service": spec.name})
+    print(f"dossier-{spec.name} ready", flush=True)
+    await stopping.wait()
+    log.info("service stopping", extra={"service": spec.name})
+    await runner.stop()
+    relay.stop()
+    await relaying
+    await nc.drain()

@@ -1,0 +1,233 @@
+"""What intake answers to: the queries and commands beyond core's, and the views it returns.
+
+Views are what leaves the service: personal values in them are already
+masked for the caller's role (`dossier.core.plugins.BranchRules.mask`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar
+
+from attrs import frozen
+
+from dossier.core.enums import (
+    Channel,
+    DocumentKind,
+    EnrolmentStatus,
+    PaymentMethod,
+    RegistrationStatus,
+    StudentStatus,
+)
+from dossier.core.records import DocumentRef, LearningNeeds
+
+# -- queries and intake-only commands ---------------------------------------------------
+
+
+@frozen(kw_only=True)
+class GetRegistration:
+    type: ClassVar[str] = "registration.get"
+    registration_id: str
+
+
+@frozen(kw_only=True)
+class ListRegistrations:
+    """The review queue (待审核): a branch's registrations, oldest first."""
+
+    type: ClassVar[str] = "registration.list"
+    branch: str
+    status: RegistrationStatus = RegistrationStatus.SUBMITTED
+    channel: Channel | None = None
+    submitted_from: datetime | None = None
+    submitted_to: datetime | None = None
+    limit: int = 50
+    after: str | None = None
+
+
+@frozen(kw_only=True)
+class GetDossier:
+    type: ClassVar[str] = "dossier.get"
+    student_number: str
+
+
+@frozen(kw_only=True)
+class SearchDossiers:
+    """Find students of a branch by number, or (through blind indexes) by phone or name."""
+
+    type: ClassVar[str] = "dossier.search"
+    branch: str
+    student_number: str | None = None
+    phone: str | None = None
+    name: str | None = None
+    birth_date: date | None = None
+
+
+@frozen(kw_only=True)
+class AddDocument:
+    """File a document (证件、收据…); ``content`` is base64, at most a few hundred KiB over NATS."""
+
+    type: ClassVar[str] = "document.add"
+    student_number: str
+    kind: DocumentKind
+    media_type: str
+    content: str
+
+
+@frozen(kw_only=True)
+class GetDocument:
+    type: ClassVar[str] = "document.get"
+    student_number: str
+    sha256: str
+
+
+# -- views ------------------------------------------------------------------------------
+
+
+@frozen(kw_only=True)
+class PersonView:
+    """Personal details as the caller's role may see them (masked where the role requires)."""
+
+    name: str
+    gender: str
+    birth_date: str
+    id_document_type: str
+    id_number: str
+    phone: str
+    email: str | None = None
+    address: str | None = None
+
+
+@frozen(kw_only=True)
+class GuardianView:
+    name: str
+    relation: str
+    phone: str
+
+
+@frozen(kw_only=True)
+class DuplicateHint:
+    """A probable duplicate found chain-wide: which identifier matched, and where."""
+
+    matched_on: str
+    registration_id: str | None = None
+    student_number: str | None = None
+
+
+@frozen(kw_only=True)
+class RegistrationReceipt:
+    registration_id: str
+    branch: str
+    status: RegistrationStatus
+    submitted_at: datetime
+
+
+@frozen(kw_only=True)
+class RegistrationView:
+    registration_id: str
+    branch: str
+    channel: Channel
+    status: RegistrationStatus
+    submitted_at: datetime
+    applicant: PersonView
+    needs: LearningNeeds
+    guardian: GuardianView | None
+    guardian_consent: bool
+    documents: tuple[DocumentRef, ...]
+    duplicates: tuple[DuplicateHint, ...]
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    decision_reason: str | None = None
+    student_number: str | None = None
+    version: int = 1
+
+
+@frozen(kw_only=True)
+class RegistrationSummary:
+    registration_id: str
+    branch: str
+    channel: Channel
+    status: RegistrationStatus
+    submitted_at: datetime
+    name: str
+    phone: str
+
+
+@frozen(kw_only=True)
+class RegistrationPage:
+    items: tuple[RegistrationSummary, ...]
+    next_after: str | None
+
+
+@frozen(kw_only=True)
+class ReviewOutcome:
+    """What a review decided; on acceptance, the new student number (学号)."""
+
+    registration_id: str
+    status: RegistrationStatus
+    student_number: str | None = None
+
+
+@frozen(kw_only=True)
+class StatusLine:
+    from_status: StudentStatus | None
+    to_status: StudentStatus
+    actor: str
+    reason: str
+    effective_date: date
+    recorded_at: datetime
+
+
+@frozen(kw_only=True)
+class EnrolmentView:
+    id: str
+    course_code: str
+    course_name: str
+    starts_on: date
+    ends_on: date | None
+    status: EnrolmentStatus
+
+
+@frozen(kw_only=True)
+class PaymentView:
+    id: str
+    amount_minor: int
+    currency: str
+    method: PaymentMethod
+    receipt_ref: str
+    paid_at: datetime
+
+
+@frozen(kw_only=True)
+class DossierView:
+    student_number: str
+    branch: str
+    status: StudentStatus
+    admitted_at: datetime
+    personal: PersonView
+    guardian: GuardianView | None
+    needs: LearningNeeds
+    enrolments: tuple[EnrolmentView, ...]
+    payments: tuple[PaymentView, ...]
+    documents: tuple[DocumentRef, ...]
+    history: tuple[StatusLine, ...]
+    version: int
+
+
+@frozen(kw_only=True)
+class DossierSummary:
+    student_number: str
+    branch: str
+    status: StudentStatus
+    name: str
+    phone: str
+
+
+@frozen(kw_only=True)
+class SearchResult:
+    items: tuple[DossierSummary, ...]
+
+
+@frozen(kw_only=True)
+class DocumentContent:
+    ref: DocumentRef
+    content: str

@@ -1,0 +1,100 @@
+"""The intake service on NATS: ``dossier.intake.<verb>`` endpoints over `Intake`.
+
+dossier-intake --config dossier-data/dossier.toml
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from dossier.core.commands import (
+    EndCourse,
+    EnrolCourse,
+    RecordPayment,
+    ReviewRegistration,
+    SubmitRegistration,
+    WithdrawRegistration,
+)
+from dossier.core.enums import Locale
+from dossier.intake import __doc__ as description
+from dossier.intake.api import (
+    AddDocument,
+    GetDocument,
+    GetDossier,
+    GetRegistration,
+    ListRegistrations,
+    SearchDossiers,
+)
+from dossier.intake.handlers import Caller, Intake
+from dossier.messaging.config import load_config
+from dossier.messaging.runtime import document_store, serve
+from dossier.messaging.service import Endpoint, RequestContext, ServiceSpec
+from dossier.storage.db import Database
+
+VERSION = "0.1.0"
+SUBMIT_MAX_BYTES = 900 * 1024
+"""Registration forms carry their attachments; NATS's default message limit is 1 MiB."""
+
+
+def _call(method: Callable[[Caller, Any], Any]) -> Callable[[RequestContext, Any], Any]:
+    def handle(ctx: RequestContext, body: Any) -> Any:
+        return method(Caller(ctx.actor, ctx.idempotency_key), body)
+
+    return handle
+
+
+def spec(intake: Intake, locale: Locale = Locale.ZH_CN) -> ServiceSpec:
+    def endpoint(
+        body: type, method: Callable[[Caller, Any], Any], *, mutating: bool, **extra: Any
+    ) -> Endpoint:
+        verb: str = getattr(body, "type")  # noqa: B009 - a ClassVar every body declares
+        return Endpoint(verb=verb, body=body, handler=_call(method), mutating=mutating, **extra)
+
+    return ServiceSpec(
+        name="intake",
+        version=VERSION,
+        description=(description or "").strip().splitlines()[0],
+        default_locale=locale,
+        endpoints=[
+            endpoint(
+                SubmitRegistration,
+                intake.submit_registration,
+                mutating=True,
+                max_bytes=SUBMIT_MAX_BYTES,
+            ),
+            endpoint(ListRegistrations, intake.list_registrations, mutating=False),
+            endpoint(GetRegistration, intake.get_registration, mutating=False),
+            endpoint(ReviewRegistration, intake.review_registration, mutating=True),
+            endpoint(WithdrawRegistration, intake.withdraw_registration, mutating=True),
+            endpoint(GetDossier, intake.get_dossier, mutating=False),
+            endpoint(SearchDossiers, intake.search, mutating=False),
+            endpoint(EnrolCourse, intake.enrol_course, mutating=True),
+            endpoint(EndCourse, intake.end_course, mutating=True),
+            endpoint(RecordPayment, intake.record_payment, mutating=True),
+            endpoint(AddDocument, intake.add_document, mutating=True, max_bytes=SUBMIT_MAX_BYTES),
+            endpoint(GetDocument, intake.get_document, mutating=False),
+        ],
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="dossier-intake", description="Dossier intake service")
+    parser.add_argument("--config", type=Path, required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    config = load_config(args.config)
+    db = Database.open(config.storage)
+    intake = Intake(db, config.branches, document_store(config.objects))
+    try:
+        asyncio.run(serve(config, spec(intake), db))
+    finally:
+        db.dispose()
+
+
+if __name__ == "__main__":
+    main()

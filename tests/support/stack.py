@@ -1,0 +1,135 @@
+"""Real service processes for end-to-end tests: a configuration, tokens, start, kill, wait."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import nats
+
+from dossier.cli.init import CONFIG_NAME, initialise
+from dossier.core.policy import Actor, Role
+from dossier.messaging.config import Config, load_config
+from dossier.messaging.tokens import TokenIssuer, private_key_from
+
+
+@dataclass
+class Stack:
+    """A data folder configured for one test: its database, its NATS server, its keys."""
+
+    home: Path
+    database_url: str
+    nats_url: str
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def config_path(self) -> Path:
+        return self.home / CONFIG_NAME
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "DOSSIER_DATABASE_URL": self.database_url,
+            "DOSSIER_NATS_URL": self.nats_url,
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    def config(self) -> Config:
+        return load_config(self.config_path, self.env)
+
+    def issuer(self) -> TokenIssuer:
+        key_file = self.config().token_private_key_file
+        assert key_file is not None
+        return TokenIssuer(private_key_from(key_file.read_text().strip()))
+
+    def token(
+        self,
+        actor_id: str,
+        *roles: Role,
+        branches: tuple[str, ...] = ("SH01",),
+        student_number: str | None = None,
+    ) -> str:
+        actor = Actor(
+            id=actor_id,
+            roles=frozenset(roles),
+            branches=frozenset(branches),
+            student_number=student_number,
+        )
+        return self.issuer().issue(actor, ttl=timedelta(hours=2))
+
+    def start(self, service: str, log_name: str | None = None) -> subprocess.Popen[bytes]:
+        log = (self.home / f"{log_name or service}.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", f"dossier.{service}.service", "--config", str(self.config_path)],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.processes.append(process)
+        return process
+
+    def wait_until_serving(self, service: str, instances: int = 1, timeout: float = 30) -> None:
+        """Until ``instances`` instances of ``dossier-<service>`` answer ``$SRV.PING``."""
+
+        async def count() -> int:
+            nc = await nats.connect(self.nats_url)
+            try:
+                inbox = nc.new_inbox()
+                sub = await nc.subscribe(inbox)
+                await nc.publish(f"$SRV.PING.dossier-{service}", b"", reply=inbox)
+                seen = 0
+                try:
+                    while True:
+                        reply = await sub.next_msg(timeout=0.3)
+                        seen += bool(reply.data)  # "no responders" arrives as an empty status
+
+                except nats.errors.TimeoutError:
+                    return seen
+            finally:
+                await nc.close()
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for process in self.processes:
+                if process.poll() is not None and process.returncode not in (0, -9):
+                    raise RuntimeError(f"a {service} process exited with {process.returncode}")
+            if asyncio.run(count()) >= instances:
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"{instances} × dossier-{service} not serving after {timeout}s")
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.processes.clear()
+
+
+@contextmanager
+def stack(home: Path, database_url: str, nats_url: str) -> Iterator[Stack]:
+    initialise(home, nats_url=nats_url)
+    running = Stack(home=home, database_url=database_url, nats_url=nats_url)
+    try:
+        yield running
+    finally:
+        running.stop_all()
+
+
+def logs(stack: Stack) -> Mapping[str, str]:
+    return {p.name: p.read_text(errors="replace") for p in stack.home.glob("*.log")}
