@@ -68,7 +68,7 @@ def test(extra: list[str]) -> None:
 def demo(extra: list[str]) -> None:
     uv = _uv()
     sync(uv)
-    _run(uv, "run", "--frozen", "python", "-m", "dossier.core.demo", *extra)
+    _run(uv, "run", "--frozen", "dossier", "demo", *extra)
 
 
 COMMANDS = {"test": test, "demo": demo}

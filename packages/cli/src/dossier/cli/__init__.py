@@ -1,0 +1,1 @@
+"""dossier.cli — the `dossier` command."""

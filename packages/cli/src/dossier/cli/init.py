@@ -1,0 +1,84 @@
+"""`dossier init`: a data folder with a commented configuration and freshly generated keys."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dossier.messaging.tokens import generate_private_key, private_key_from, public_key_text
+from dossier.storage.keys import MasterKey
+
+CONFIG_NAME = "dossier.toml"
+
+TEMPLATE = """\
+# Dossier configuration (学员档案系统配置).
+# Every setting can be overridden by an environment variable (see docs/operations.md).
+# Relative paths are relative to this file's folder.
+
+[database]
+# SQLite (embedded default) or PostgreSQL, e.g. postgresql+psycopg://dossier@db/dossier
+url = "sqlite:///dossier.db"
+
+[keys]
+# The master key wraps every student's data key. Losing it loses every record;
+# keep a copy offline. Rotate with `dossier keys rotate`.
+master_key_file = "keys/master.key"
+# Actor tokens: the private key signs (CLI, gateway), the public key verifies (services).
+token_private_key_file = "keys/token.key"
+token_public_key = "{public_key}"
+
+[nats]
+servers = ["{nats_url}"]
+# credentials_file = "nats.creds"
+# tls_ca_file = "ca.pem"
+
+[objects]
+# "local" keeps documents and backups in a folder; "s3" uses MinIO or any S3 server.
+kind = "local"
+path = "objects"
+# endpoint = "minio.internal:9000"
+# access_key = "..."
+# secret_key = "..."
+# secure = true
+documents_bucket = "dossier-documents"
+backups_bucket = "dossier-backups"
+
+# One table per branch (校区). plugins: extra rule plugins (entry points "dossier.plugins").
+[branches.SH01]
+name = "上海一校"
+locale = "zh-CN"
+time_zone = "Asia/Shanghai"
+
+[branches.HK01]
+name = "Hong Kong Central"
+locale = "en"
+time_zone = "Asia/Hong_Kong"
+plugins = ["hongkong"]
+"""
+
+
+class AlreadyInitialised(Exception):
+    pass
+
+
+def _write_secret(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text + "\n")
+
+
+def initialise(folder: Path, nats_url: str = "nats://127.0.0.1:4222") -> Path:
+    """Create ``folder`` with keys and a configuration file; refuse to overwrite one."""
+    config = folder / CONFIG_NAME
+    if config.exists():
+        raise AlreadyInitialised(str(config))
+    folder.mkdir(parents=True, exist_ok=True)
+    token_key = generate_private_key()
+    _write_secret(folder / "keys" / "master.key", MasterKey.generate().to_base64())
+    _write_secret(folder / "keys" / "token.key", token_key)
+    config.write_text(
+        TEMPLATE.format(public_key=public_key_text(private_key_from(token_key)), nats_url=nats_url),
+        encoding="utf-8",
+    )
+    return config
