@@ -64,7 +64,7 @@ def pgserver_instance(workdir: Path) -> Iterator[str]:
     """A private PostgreSQL from the ``pgserver`` wheel (runs as a 'pgserver' user under root)."""
     import pgserver
 
-    server = pgserver.get_server(workdir / "pgdata", cleanup_mode="delete")
+    server = pgserver.get_server(workdir / "pgdata", cleanup_mode="delete")  # type: ignore[attr-defined]
     try:
         uri = make_url(server.get_uri()).set(drivername="postgresql+psycopg")
         url = uri.render_as_string(hide_password=False)
