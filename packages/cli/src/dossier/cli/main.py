@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
+import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -100,6 +103,103 @@ def token_issue(
         click.echo(json.dumps({"token": value, "expires_in_minutes": ttl_minutes}))
     else:
         click.echo(value)
+
+
+@cli.command()
+@click.pass_obj
+def up(home: Path) -> None:
+    """Start the embedded stack from the data folder's configuration; Ctrl-C stops it."""
+
+    from dossier.cli.stack import EmbeddedStack
+
+    _config(home)
+    stack = EmbeddedStack(home)
+    stack.start()
+    click.echo(f"nats      {stack.nats_url}  (JetStream in {stack.home / 'nats'})")
+    click.echo(f"database  {_redacted(stack.config.storage.database_url)}")
+    click.echo(f"objects   {stack.config.objects.kind} {stack.config.objects.path}")
+    click.echo(f"services  {', '.join(stack.services)}  (logs in {stack.home / 'logs'})")
+    click.echo("Dossier is up. Ctrl-C stops it.")
+    stopping: list[int] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda number, _frame: stopping.append(number))
+    try:
+        while not stopping and all(stack.running().values()):
+            time.sleep(0.5)
+    finally:
+        click.echo("stopping…")
+        stack.stop()
+    down = [name for name, alive in stack.running().items() if not alive]
+    if down and not stopping:
+        raise click.ClickException(f"stopped because {', '.join(down)} exited; see logs")
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@cli.group()
+def db() -> None:
+    """The database: migrations."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(home: Path) -> None:
+    """Apply every pending migration (the migration history is the schema's truth)."""
+    from dossier.storage.migrations import upgrade
+
+    config = _config(home)
+    upgrade(config.storage.database_url)
+    click.echo(f"{_redacted(config.storage.database_url)} is at the latest schema")
+
+
+@cli.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+@click.option("--branch", default=None, help="Only this branch's chain.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def audit_verify(home: Path, branch: str | None, as_json: bool) -> None:
+    """Recompute every audit hash chain; exit 1 and name the first broken entry if any."""
+    from dossier.storage.db import Database
+
+    database = Database.open(_config(home).storage, upgrade=False)
+    try:
+        report = database.verify_audit(branch)
+    finally:
+        database.dispose()
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "entries": dict(report.branches),
+                    "breaks": [
+                        {
+                            "branch": b.branch,
+                            "seq": b.seq,
+                            "entry": b.entry_id,
+                            "problem": b.problem,
+                        }
+                        for b in report.breaks
+                    ],
+                }
+            )
+        )
+    else:
+        for name, count in sorted(report.branches.items()):
+            click.echo(f"{name}: {count} entries")
+        for item in report.breaks:
+            click.echo(f"BROKEN {item.branch} #{item.seq} ({item.entry_id}): {item.problem}")
+        click.echo("audit chain intact" if report.ok else "audit chain BROKEN")
+    if not report.ok:
+        sys.exit(1)
 
 
 @cli.command()

@@ -1,0 +1,163 @@
+"""Intake end to end: registrations per second through NATS, beside a raw NATS echo.
+
+    .venv/bin/python bench/intake.py [--quick]
+
+Starts its own nats-server (from the wheel) and intake service processes on a
+throwaway PostgreSQL database (``DOSSIER_BENCH_POSTGRES_URL``, else the local
+server at 127.0.0.1:5432/test; SQLite when neither answers), then drives
+``registration.submit`` with 64 requests in flight — request, validation by
+the branch's rules, encryption, blind indexes, commit with audit entry, outbox
+row and idempotency record, reply — and, in the same run, a raw echo
+responder over the same NATS server with the same client and the same
+concurrency: the ceiling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any
+
+import nats
+import sqlalchemy
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._harness import Figure, arguments, percentile, report
+from dossier.core import wire
+from dossier.core.policy import Role
+from dossier.messaging.embedded import NatsServer
+from dossier.storage.migrations import upgrade
+from tests.support.load import registration
+from tests.support.stack import Stack, stack
+
+IN_FLIGHT = 64
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _database(folder: Path) -> AbstractContextManager[str]:
+    url = os.environ.get("DOSSIER_BENCH_POSTGRES_URL", DEFAULT_PG)
+    try:
+        engine = sqlalchemy.create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except sqlalchemy.exc.OperationalError:
+        return nullcontext(f"sqlite:///{folder}/bench.db")
+    from tests.support.postgres import throwaway_database
+
+    return throwaway_database(url)
+
+
+async def _drive(count: int, call: Callable[[int], Awaitable[None]]) -> tuple[float, list[float]]:
+    """Run ``call(i)`` for i < count with IN_FLIGHT at once: (seconds, latencies)."""
+    slots = asyncio.Semaphore(IN_FLIGHT)
+    latencies: list[float] = []
+
+    async def one(i: int) -> None:
+        async with slots:
+            started = time.perf_counter()
+            await call(i)
+            latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(count)))
+    return time.perf_counter() - started, latencies
+
+
+async def echo_rate(url: str, count: int, payload: bytes) -> tuple[float, list[float]]:
+    """The ceiling: a Python echo responder in a queue group, same client, same concurrency."""
+    responder = await nats.connect(url)
+    client = await nats.connect(url)
+
+    async def echo(msg: Any) -> None:
+        await msg.respond(msg.data)
+
+    await responder.subscribe("bench.echo", queue="echo", cb=echo)
+    await responder.flush()
+
+    async def call(_: int) -> None:
+        await client.request("bench.echo", payload, timeout=10)
+
+    await _drive(min(count, 500), call)  # warm-up
+    result = await _drive(count, call)
+    await client.close()
+    await responder.close()
+    return result
+
+
+async def submit_rate(running: Stack, count: int) -> tuple[float, list[float]]:
+    nc = await nats.connect(running.nats_url)
+    token = running.token("bench-desk", Role.FRONT_DESK)
+    run_id = secrets.token_hex(4)
+
+    async def call(i: int) -> None:
+        reply = await nc.request(
+            "dossier.intake.registration.submit",
+            wire.dumps(registration(i)),
+            timeout=30,
+            headers={"Dossier-Actor": token, "Idempotency-Key": f"bench-{run_id}-{i:08d}"},
+        )
+        if reply.headers and "Nats-Service-Error-Code" in reply.headers:
+            raise RuntimeError(f"submit refused: {reply.data[:200]!r}")
+
+    await _drive(min(count // 10, 200), lambda i: call(count + i))  # warm-up
+    result = await _drive(count, call)
+    await nc.close()
+    return result
+
+
+def main() -> None:
+    args = arguments(__doc__ or "")
+    count = 2_000 if args.quick else 20_000
+    instances = 2
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        server = NatsServer(store_dir=folder / "nats")
+        server.start()
+        try:
+            with _database(folder) as url:
+                upgrade(url)
+                with stack(folder / "home", url, server.url) as running:
+                    for index in range(instances):
+                        running.start("intake", log_name=f"intake-{index}")
+                    running.wait_until_serving("intake", instances=instances)
+                    payload = wire.dumps(registration(0))
+                    echo_s, echo_lat = asyncio.run(echo_rate(server.url, count, payload))
+                    submit_s, submit_lat = asyncio.run(submit_rate(running, count))
+                    engine = url.split(":", 1)[0]
+        finally:
+            server.stop()
+    echo = count / echo_s
+    rate = count / submit_s
+    p50 = percentile(submit_lat, 50) * 1000
+    p99 = percentile(submit_lat, 99) * 1000
+    note = f"{instances} intake processes, {IN_FLIGHT} in flight, {engine}"
+    report(
+        [
+            Figure(
+                "intake", "registrations_per_s", rate, "1/s", ceiling=echo, goal=0.25, note=note
+            ),
+            Figure("intake", "submit_p50_ms", p50, "ms", note=note),
+            Figure("intake", "submit_p99_ms", p99, "ms", goal=100.0, note=note),
+            Figure("intake", "echo_requests_per_s", echo, "1/s", note="raw NATS echo, same client"),
+            Figure(
+                "intake",
+                "echo_p99_ms",
+                percentile(echo_lat, 99) * 1000,
+                "ms",
+                note="raw NATS echo, same client",
+            ),
+        ]
+    )
+
+
+if __name__ == "__main__":
+    main()
