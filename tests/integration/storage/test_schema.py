@@ -15,7 +15,7 @@ def test_migrations_match_the_schema_module(db: Database) -> None:
     with db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
-        assert context.get_current_revision() == "0002"
+        assert context.get_current_revision() == "0004"
 
 
 def test_upgrade_twice_is_a_no_op(db: Database) -> None:

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from dossier.core import lifecycles as lc
+from dossier.core.changes import current_value, render_value
 from dossier.core.enums import (
     ChangeStatus,
     DestructionStatus,
@@ -53,6 +54,7 @@ from tests.support.builders import (
     destruction_request,
     dossier,
     legal_hold,
+    personal,
     registration,
 )
 
@@ -151,6 +153,20 @@ def _approved_change(record: Any, c: Context) -> dict[str, Any]:
     }
 
 
+MOVED_ON = dossier(version=7, personal=personal(phone="+8613911112222"))
+"""The dossier after someone else's change: another phone, a later version."""
+
+
+def _rebased(record: Any, _c: Context) -> dict[str, Any]:
+    return {
+        "changes": tuple(
+            attrs.evolve(change, before=render_value(current_value(MOVED_ON, change.field)))
+            for change in record.changes
+        ),
+        "dossier_version": MOVED_ON.version,
+    }
+
+
 DRIVERS: dict[str, dict[str, Driver]] = {
     lc.REGISTRATION.name: {
         "accept": Driver(
@@ -187,6 +203,12 @@ DRIVERS: dict[str, dict[str, Driver]] = {
         ),
         "cancel": Driver(
             lambda state: change_request(status=state), lc.cancel_change, _nothing, _change_moved
+        ),
+        "rebase": Driver(
+            lambda state: change_request(status=state),
+            lambda r, c: lc.rebase_change(r, MOVED_ON, c),
+            _rebased,
+            _change_moved,
         ),
         "apply": Driver(
             lambda state: change_request(status=state),

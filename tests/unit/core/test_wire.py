@@ -23,11 +23,13 @@ from dossier.core.enums import (
     Decision,
     DestructionStatus,
     DocumentKind,
+    FindingStatus,
     Gender,
     IdDocumentType,
     Locale,
     PaymentMethod,
     RegistrationStatus,
+    ReviewRunStatus,
     StudentStatus,
 )
 from dossier.core.errors import Problem, ValidationError
@@ -163,6 +165,7 @@ COMMAND_STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
         comment=text,
         fields=st.none() | tuples_of(text),
     ),
+    cmd.RebaseChange: st.builds(cmd.RebaseChange, change_id=text, comment=text),
     cmd.AnswerChange: st.builds(
         cmd.AnswerChange, change_id=text, token=text, confirm=st.booleans(), reason=text
     ),
@@ -189,6 +192,7 @@ COMMAND_STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     cmd.SubmitFeedback: st.builds(
         cmd.SubmitFeedback, branch=text, topic=text, text=text, anonymous=st.booleans()
     ),
+    cmd.RespondFeedback: st.builds(cmd.RespondFeedback, feedback_id=text, response=text),
 }
 
 
@@ -236,6 +240,39 @@ EVENT_STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
         student_number=text,
         purpose=st.sampled_from(ConsentPurpose),
         active=st.booleans(),
+    ),
+    ev.LegalHoldChanged: _event(
+        ev.LegalHoldChanged, hold_id=text, student_number=text, active=st.booleans()
+    ),
+    ev.DisclosureRecorded: _event(
+        ev.DisclosureRecorded,
+        disclosure_id=text,
+        student_number=text,
+        purpose=st.sampled_from(ConsentPurpose),
+        fields=tuples_of(text),
+    ),
+    ev.FeedbackChanged: _event(ev.FeedbackChanged, feedback_id=text, responded=st.booleans()),
+    ev.DestructionVerified: _event(
+        ev.DestructionVerified,
+        request_id=text,
+        certificate_id=text,
+        student_number=text,
+        ok=st.booleans(),
+    ),
+    ev.ReviewRunMoved: _event(
+        ev.ReviewRunMoved,
+        run_id=text,
+        quarter=text,
+        status=st.sampled_from(ReviewRunStatus),
+        findings=int64,
+    ),
+    ev.ReviewFindingMoved: _event(
+        ev.ReviewFindingMoved,
+        run_id=text,
+        finding_id=text,
+        student_number=text,
+        rule=text,
+        status=st.sampled_from(FindingStatus),
     ),
 }
 

@@ -110,5 +110,24 @@ def _guardian(current: Guardian | None, fields: dict[str, Any]) -> Guardian:
     return attrs.evolve(current, **fields)
 
 
+def describe_changes(
+    dossier: StudentDossier,
+    requested: Iterable[FieldChange],
+    values: Mapping[str, object] | None = None,
+) -> tuple[FieldChange, ...]:
+    """The requested changes with ``before`` read from ``dossier`` and, where ``values`` (path →
+    parsed, normalised value) has the path, ``after`` rendered from it."""
+    return tuple(
+        FieldChange(
+            field=change.field,
+            before=render_value(current_value(dossier, change.field)),
+            after=render_value(values[change.field])
+            if values is not None and change.field in values
+            else change.after,
+        )
+        for change in requested
+    )
+
+
 def changed_paths(changes: Iterable[FieldChange]) -> tuple[str, ...]:
     return tuple(change.field for change in changes)

@@ -133,6 +133,16 @@ class ReviewChange(Command):
 
 
 @frozen(kw_only=True)
+class RebaseChange(Command):
+    """重新核对: re-validate a stale request against the current dossier and refresh its
+    before-values and base version; it stays submitted for a fresh decision."""
+
+    type: ClassVar[str] = "change.rebase"
+    change_id: str
+    comment: str
+
+
+@frozen(kw_only=True)
 class AnswerChange(Command):
     """The student confirms an applied change, or disputes it with a reason."""
 
@@ -208,6 +218,15 @@ class SubmitFeedback(Command):
     anonymous: bool = False
 
 
+@frozen(kw_only=True)
+class RespondFeedback(Command):
+    """A manager answers a piece of feedback (流程反馈回复)."""
+
+    type: ClassVar[str] = "feedback.respond"
+    feedback_id: str
+    response: str
+
+
 ALL_COMMANDS: tuple[type[Command], ...] = (
     SubmitRegistration,
     ReviewRegistration,
@@ -218,6 +237,7 @@ ALL_COMMANDS: tuple[type[Command], ...] = (
     RecordPayment,
     SubmitChange,
     ReviewChange,
+    RebaseChange,
     AnswerChange,
     SubmitDestruction,
     ReviewDestruction,
@@ -227,4 +247,5 @@ ALL_COMMANDS: tuple[type[Command], ...] = (
     WithdrawConsent,
     RecordDisclosure,
     SubmitFeedback,
+    RespondFeedback,
 )

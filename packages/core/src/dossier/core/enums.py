@@ -115,6 +115,22 @@ class Severity(StrEnum):
     ERROR = "error"
 
 
+class ReviewRunStatus(StrEnum):
+    """A quarterly review run (定期审核): 进行中 running → 已完成 completed → 已签署 signed_off."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    SIGNED_OFF = "signed_off"
+
+
+class FindingStatus(StrEnum):
+    """A review finding on the work list: 待处理 open, 已处理 resolved, 已豁免 waived."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+    WAIVED = "waived"
+
+
 class DocumentStage(StrEnum):
     """When the required-documents hook is asked."""
 

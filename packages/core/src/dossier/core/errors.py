@@ -151,3 +151,30 @@ class Destroyed(DossierError):
     def __init__(self, student_number: str, destroyed_on: str) -> None:
         self.student_number = student_number
         super().__init__({"student_number": student_number, "destroyed_on": destroyed_on})
+
+
+class StaleChange(DossierError):
+    """信息变更已过期: the dossier changed after the change request was based on it.
+
+    Approving it would write values judged against a dossier that no longer
+    exists; the reviewer re-bases it (re-validates against the current
+    dossier and refreshes the before-values) and decides again.
+    """
+
+    code = "stale_change"
+    rule = "stale_change"
+
+    def __init__(self, change_id: str, based_on: int, current: int) -> None:
+        self.change_id = change_id
+        super().__init__({"ref": change_id, "based_on": based_on, "current": current})
+
+
+class ConsentRequired(DossierError):
+    """未经学员同意不得泄露: no active consent of the student covers the disclosure's purpose."""
+
+    code = "consent_required"
+    rule = "consent_required"
+
+    def __init__(self, purpose: str) -> None:
+        self.purpose = purpose
+        super().__init__({"purpose": purpose})

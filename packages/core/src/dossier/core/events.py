@@ -17,7 +17,9 @@ from dossier.core.enums import (
     Channel,
     ConsentPurpose,
     DestructionStatus,
+    FindingStatus,
     RegistrationStatus,
+    ReviewRunStatus,
     StudentStatus,
 )
 
@@ -104,6 +106,70 @@ class ConsentChanged(DomainEvent):
     active: bool
 
 
+@frozen(kw_only=True)
+class LegalHoldChanged(DomainEvent):
+    """A legal hold (法律保留) was set (``active``) or lifted; the reason stays in the record."""
+
+    type: ClassVar[str] = "hold.changed"
+    hold_id: str
+    student_number: str
+    active: bool
+
+
+@frozen(kw_only=True)
+class DisclosureRecorded(DomainEvent):
+    """Student data went to a third party under a consent; names the fields, not the recipient."""
+
+    type: ClassVar[str] = "disclosure.recorded"
+    disclosure_id: str
+    student_number: str
+    purpose: ConsentPurpose
+    fields: tuple[str, ...]
+
+
+@frozen(kw_only=True)
+class FeedbackChanged(DomainEvent):
+    """流程反馈 submitted or answered; topic and text stay in the record."""
+
+    type: ClassVar[str] = "feedback.changed"
+    feedback_id: str
+    responded: bool
+
+
+@frozen(kw_only=True)
+class DestructionVerified(DomainEvent):
+    """销毁核验: after execution every store was re-read; ``ok`` when nothing readable remains."""
+
+    type: ClassVar[str] = "destruction.verified"
+    request_id: str
+    certificate_id: str
+    student_number: str
+    ok: bool
+
+
+@frozen(kw_only=True)
+class ReviewRunMoved(DomainEvent):
+    """定期审核: a branch's run of ``quarter`` (``2026Q4``) started, completed or signed off."""
+
+    type: ClassVar[str] = "review.run_moved"
+    run_id: str
+    quarter: str
+    status: ReviewRunStatus
+    findings: int
+
+
+@frozen(kw_only=True)
+class ReviewFindingMoved(DomainEvent):
+    """A finding of the review was resolved or waived; the reviewer's note stays in the record."""
+
+    type: ClassVar[str] = "review.finding_moved"
+    run_id: str
+    finding_id: str
+    student_number: str
+    rule: str
+    status: FindingStatus
+
+
 ALL_EVENTS: tuple[type[DomainEvent], ...] = (
     RegistrationSubmitted,
     RegistrationDecided,
@@ -113,4 +179,10 @@ ALL_EVENTS: tuple[type[DomainEvent], ...] = (
     ChangeRequestMoved,
     DestructionRequestMoved,
     ConsentChanged,
+    LegalHoldChanged,
+    DisclosureRecorded,
+    FeedbackChanged,
+    DestructionVerified,
+    ReviewRunMoved,
+    ReviewFindingMoved,
 )

@@ -7,11 +7,12 @@ bumped) and the domain events raised. Nothing here reads a clock or a database.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
+from dossier.core.changes import describe_changes
 from dossier.core.enums import (
     ChangeStatus,
     ConsentGiver,
@@ -20,10 +21,12 @@ from dossier.core.enums import (
     RegistrationStatus,
     StudentStatus,
 )
-from dossier.core.errors import GuardRefused, IllegalTransition
+from dossier.core.errors import GuardRefused, IllegalTransition, StaleChange
 from dossier.core.events import (
     ChangeRequestMoved,
     DestructionRequestMoved,
+    FeedbackChanged,
+    LegalHoldChanged,
     RegistrationDecided,
     RegistrationSubmitted,
     StudentAdmitted,
@@ -34,6 +37,7 @@ from dossier.core.records import (
     ChangeRequest,
     Consent,
     DestructionRequest,
+    Feedback,
     LegalHold,
     Registration,
     StatusChange,
@@ -76,6 +80,7 @@ CHANGE = Lifecycle.build(
         ((C.SUBMITTED, C.DISPUTED), "approve", C.APPROVED),
         ((C.SUBMITTED, C.DISPUTED), "reject", C.REJECTED),
         (C.SUBMITTED, "cancel", C.CANCELLED),
+        (C.SUBMITTED, "rebase", C.SUBMITTED),
         (C.APPROVED, "apply", C.APPLIED),
         (C.APPLIED, "confirm", C.CONFIRMED),
         (C.APPLIED, "dispute", C.DISPUTED),
@@ -325,15 +330,24 @@ def submit_change(change: ChangeRequest, ctx: Context) -> Transitioned[ChangeReq
 
 
 def approve_change(
-    change: ChangeRequest, ctx: Context, fields: Sequence[str] | None = None
+    change: ChangeRequest,
+    ctx: Context,
+    fields: Sequence[str] | None = None,
+    dossier: StudentDossier | None = None,
 ) -> Transitioned[ChangeRequest]:
-    """Approve all requested fields, or the subset named in ``fields``."""
+    """Approve all requested fields, or the subset named in ``fields``.
+
+    Given the current ``dossier``, a submitted request based on another
+    version of it (``dossier_version``) is refused with `StaleChange`: its
+    values were validated against a dossier that has changed since, so it is
+    re-based (`rebase_change`) and decided again, never applied blindly.
+    """
     requested = [c.field for c in change.changes]
     chosen = tuple(requested if fields is None else [f for f in requested if f in set(fields)])
     unknown = set(fields or ()) - set(requested)
     if not chosen or unknown:
         raise GuardRefused(CHANGE.name, "approve", "approved_fields_not_requested")
-    return _move_change(
+    moved = _move_change(
         change,
         "approve",
         ctx,
@@ -342,6 +356,38 @@ def approve_change(
         review_comment=ctx.reason,
         approved_fields=chosen,
     )
+    if dossier is not None:
+        _same_student(change, dossier, "approve")
+        if change.status is C.SUBMITTED and dossier.version != change.dossier_version:
+            raise StaleChange(change.id, change.dossier_version, dossier.version)
+    return moved
+
+
+def rebase_change(
+    change: ChangeRequest,
+    dossier: StudentDossier,
+    ctx: Context,
+    values: Mapping[str, object] | None = None,
+) -> Transitioned[ChangeRequest]:
+    """重新核对: base a submitted request on the current dossier, for a fresh decision.
+
+    The before-values are read again from ``dossier``, the after-values are
+    the re-validated ``values`` (path → parsed value; kept as they are when
+    None) and ``dossier_version`` becomes the dossier's. It stays submitted.
+    """
+    _same_student(change, dossier, "rebase")
+    return _move_change(
+        change,
+        "rebase",
+        ctx,
+        changes=describe_changes(dossier, change.changes, values),
+        dossier_version=dossier.version,
+    )
+
+
+def _same_student(change: ChangeRequest, dossier: StudentDossier, action: str) -> None:
+    if change.student_number != dossier.student_number:
+        raise GuardRefused(CHANGE.name, action, "student_mismatch")
 
 
 def reject_change(change: ChangeRequest, ctx: Context) -> Transitioned[ChangeRequest]:
@@ -354,8 +400,15 @@ def cancel_change(change: ChangeRequest, ctx: Context) -> Transitioned[ChangeReq
     return _move_change(change, "cancel", ctx)
 
 
-def mark_change_applied(change: ChangeRequest, ctx: Context) -> Transitioned[ChangeRequest]:
-    return _move_change(change, "apply", ctx, applied_at=ctx.at)
+def mark_change_applied(
+    change: ChangeRequest, ctx: Context, dossier_version: int | None = None
+) -> Transitioned[ChangeRequest]:
+    """Applied (已变更); ``dossier_version``, when given, is the version the application produced:
+    the base against which a later dispute is judged."""
+    updates: dict[str, Any] = {"applied_at": ctx.at}
+    if dossier_version is not None:
+        updates["dossier_version"] = dossier_version
+    return _move_change(change, "apply", ctx, **updates)
 
 
 def confirm_change(change: ChangeRequest, ctx: Context) -> Transitioned[ChangeRequest]:
@@ -435,3 +488,59 @@ def execute_destruction(
     return _move_destruction(
         request, "execute", ctx, executed_at=ctx.at, certificate_id=certificate_id
     )
+
+
+# -- legal holds (法律保留) ----------------------------------------------------------
+
+
+def _hold_event(hold: LegalHold, ctx: Context, active: bool) -> LegalHoldChanged:
+    return LegalHoldChanged(
+        branch=hold.branch,
+        occurred_at=ctx.at,
+        actor=ctx.actor,
+        hold_id=hold.id,
+        student_number=hold.student_number,
+        active=active,
+    )
+
+
+def set_legal_hold(hold: LegalHold, ctx: Context) -> Transitioned[LegalHold]:
+    """A new hold: it blocks the execution of destruction (not its approval) until lifted."""
+    if not hold.active:
+        raise IllegalTransition("legal hold", "lifted", "set", ())
+    return Transitioned(hold, (_hold_event(hold, ctx, True),))
+
+
+def lift_legal_hold(hold: LegalHold, ctx: Context) -> Transitioned[LegalHold]:
+    if not hold.active:
+        raise IllegalTransition("legal hold", "lifted", "lift", ())
+    lifted = attrs.evolve(hold, lifted_by=ctx.actor, lifted_at=ctx.at, lift_reason=ctx.reason)
+    return Transitioned(lifted, (_hold_event(hold, ctx, False),))
+
+
+# -- feedback (流程反馈) --------------------------------------------------------------
+
+
+def _feedback_event(item: Feedback, ctx: Context, responded: bool) -> FeedbackChanged:
+    return FeedbackChanged(
+        branch=item.branch,
+        occurred_at=ctx.at,
+        actor=ctx.actor,
+        feedback_id=item.id,
+        responded=responded,
+    )
+
+
+def submit_feedback(item: Feedback, ctx: Context) -> Transitioned[Feedback]:
+    """New feedback; for anonymous feedback ``ctx.actor`` is a placeholder, never the sender."""
+    if item.response is not None:
+        raise IllegalTransition("feedback", "responded", "submit", ())
+    return Transitioned(item, (_feedback_event(item, ctx, False),))
+
+
+def respond_feedback(item: Feedback, response: str, ctx: Context) -> Transitioned[Feedback]:
+    """A manager's answer; feedback is answered once."""
+    if item.response is not None:
+        raise IllegalTransition("feedback", "responded", "respond", ())
+    answered = attrs.evolve(item, response=response, responded_by=ctx.actor, responded_at=ctx.at)
+    return Transitioned(answered, (_feedback_event(item, ctx, True),))

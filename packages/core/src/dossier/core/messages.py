@@ -94,6 +94,38 @@ CORE_TEMPLATES: Templates = {
         "存在{count}条疑似重复记录；请核对后以allow_duplicates确认录取。",
     ),
     "duplicate_field": _t("{field} appears more than once.", "{field}重复出现。"),
+    # imports (导入): the file, its rows and columns
+    "unknown_column": _t(
+        "The heading of column {column} is not a known column.", "第{column}列的列名无法识别。"
+    ),
+    "duplicate_column": _t(
+        "Column {column} repeats the {field} column (column {first}).",
+        "第{column}列与第{first}列重复，均为{field}列。",
+    ),
+    "missing_column": _t("The file has no {field} column.", "文件缺少{field}列。"),
+    "no_header": _t("The file has no header row.", "文件没有标题行。"),
+    "cell_without_header": _t(
+        "Column {column} has a value but no heading.", "第{column}列有内容但没有列名。"
+    ),
+    "not_utf8": _t(
+        "The file is not UTF-8 text; save it as “CSV UTF-8”.",
+        "文件不是UTF-8编码；请另存为“CSV UTF-8”格式。",
+    ),
+    "malformed_csv": _t("The file is not well-formed CSV.", "文件不是格式正确的CSV。"),
+    "unreadable_file": _t("The file cannot be read as {format}.", "无法按{format}格式读取该文件。"),
+    "different_file": _t(
+        "This is not the file the import started with.", "该文件与导入开始时的文件不一致。"
+    ),
+    "date_in_future": _t("{field} is in the future.", "{field}晚于今天。"),
+    "before_birth_date": _t("{field} is before the birth date.", "{field}早于出生日期。"),
+    "duplicate_in_file": _t(
+        "{field}: the same student is in row {first_row} ({matched_on}).",
+        "{field}：与第{first_row}行为同一学员（{matched_on}）。",
+    ),
+    "duplicate_in_chain": _t(
+        "{field}: this student is already on record ({matched_on}).",
+        "{field}：该学员已有档案或待审核报名（{matched_on}）。",
+    ),
     # people
     "name_characters": _t(
         "{field} may contain Chinese or Latin letters, spaces, '·', '-', and apostrophes only.",
@@ -169,6 +201,12 @@ CORE_TEMPLATES: Templates = {
         "学员{student_number}的资料已于{destroyed_on}销毁。",
     ),
     "internal": _t("Internal error.", "内部错误。"),
+    "backup_refused": _t("The backup cannot be used: {reason}.", "无法使用该备份：{reason}。"),
+    "term.no_such_backup": _t("there is no such backup", "没有这个备份"),
+    "term.target_not_empty": _t("the target database is not empty", "目标数据库不为空"),
+    "term.no_base_backup": _t(
+        "an incremental backup needs a full one first", "增量备份之前需要先有全量备份"
+    ),
     "storage_error": _t(
         "The records store failed; nothing was changed.", "档案存储出错，未做任何修改。"
     ),
@@ -248,6 +286,34 @@ CORE_TEMPLATES: Templates = {
     "self_approval": _t(
         "You cannot approve a request you made yourself (four-eyes rule).",
         "不能审批本人提交的申请（双人审核原则）。",
+    ),
+    "confirmation_token_invalid": _t(
+        "The confirmation code is wrong, was already used, or belongs to another change.",
+        "确认码错误、已被使用或不属于该变更。",
+    ),
+    # approvals
+    "stale_change": _t(
+        "The dossier changed after change request '{ref}' was based on it (version {based_on}, "
+        "now {current}); re-base the request and review it again.",
+        "变更申请“{ref}”所依据的档案已被修改（依据版本{based_on}，当前版本{current}）；"
+        "请重新核对（rebase）后再审批。",
+    ),
+    "consent_required": _t(
+        "The student has not consented to disclosure for '{purpose}'; nothing was disclosed.",
+        "学员未同意为“{purpose}”披露其信息，未作任何披露。",
+    ),
+    "consent_already_active": _t(
+        "an active consent for this purpose is already on record.",
+        "该用途已有有效的同意记录。",
+    ),
+    # retention
+    "open_findings": _t(
+        "every finding of the run must be resolved or waived first.",
+        "本次审核的所有发现须先处理或豁免。",
+    ),
+    "destruction_under_way": _t(
+        "a destruction request for this student is already under way.",
+        "该学员已有正在处理的资料销毁申请。",
     ),
 }
 

@@ -279,6 +279,24 @@ class LegalHold:
 
 
 @frozen(kw_only=True)
+class Disclosure:
+    """披露记录: student data given to a third party, under the consent for ``purpose``.
+
+    ``fields`` names what was disclosed (``personal.name``, ``enrolments``…),
+    never the values; ``recipient`` is the third party (an exam board, a school).
+    """
+
+    id: str
+    student_number: str
+    branch: str
+    recipient: str = field(validator=validators.min_len(1))
+    purpose: ConsentPurpose
+    fields: tuple[str, ...] = field(validator=validators.min_len(1))
+    disclosed_at: datetime = field(validator=_aware)
+    disclosed_by: str
+
+
+@frozen(kw_only=True)
 class Feedback:
     """流程反馈 from a student or staff member; ``submitted_by`` is None when anonymous."""
 

@@ -39,6 +39,7 @@ ROUTES: Mapping[str, str] = {
     "disclosure": "approvals",
     "export": "approvals",
     "feedback": "approvals",
+    "notification": "approvals",
     "review": "retention",
     "backup": "retention",
     "certificate": "retention",

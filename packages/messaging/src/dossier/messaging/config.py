@@ -12,6 +12,7 @@ database.url                   DOSSIER_DATABASE_URL
 keys.master_key_file           DOSSIER_MASTER_KEY_FILE
 keys.token_private_key_file    DOSSIER_TOKEN_PRIVATE_KEY_FILE
 keys.token_public_key          DOSSIER_TOKEN_PUBLIC_KEY
+keys.backup_key_file           DOSSIER_BACKUP_KEY_FILE
 nats.servers (comma-separated) DOSSIER_NATS_URL
 nats.credentials_file          DOSSIER_NATS_CREDENTIALS
 objects.kind                   DOSSIER_OBJECTS_KIND
@@ -61,6 +62,13 @@ class ObjectSettings:
 
 
 @frozen(kw_only=True)
+class RetentionSettings:
+    backup_key_file: Path | None = None
+    backup_retention_days: int = 30
+    backup_part_mb: int = 8
+
+
+@frozen(kw_only=True)
 class Config:
     base_dir: Path
     storage: StorageSettings
@@ -68,6 +76,7 @@ class Config:
     objects: ObjectSettings
     token_public_key: str
     token_private_key_file: Path | None = None
+    retention: RetentionSettings = field(factory=RetentionSettings)
     branches: Mapping[str, Branch] = field(factory=dict)
 
     def branch(self, code: str) -> Branch | None:
@@ -98,6 +107,7 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     keys = data.get("keys", {})
     nats = data.get("nats", {})
     objects = data.get("objects", {})
+    retention = data.get("retention", {})
     problems: list[Problem] = []
 
     url = env.get("DOSSIER_DATABASE_URL") or database.get("url", "sqlite:///var/dossier.db")
@@ -150,6 +160,13 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
         token_private_key_file=_path(
             base,
             env.get("DOSSIER_TOKEN_PRIVATE_KEY_FILE") or keys.get("token_private_key_file"),
+        ),
+        retention=RetentionSettings(
+            backup_key_file=_path(
+                base, env.get("DOSSIER_BACKUP_KEY_FILE") or keys.get("backup_key_file")
+            ),
+            backup_retention_days=int(retention.get("backup_retention_days", 30)),
+            backup_part_mb=int(retention.get("backup_part_mb", 8)),
         ),
         branches=branches,
     )

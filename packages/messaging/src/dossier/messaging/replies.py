@@ -44,6 +44,9 @@ STATUS_BY_CODE: Mapping[str, int] = {
     "object_store_error": 502,
     "invalid_object_key": 400,
     "probable_duplicates": 409,
+    "backup_refused": 409,
+    "stale_change": 409,
+    "consent_required": 403,
     "unavailable": 503,
 }
 """Every error code a service may answer with. docs/errors.md documents each one."""

@@ -17,7 +17,11 @@ Layout in short (docs/storage.md has the whole picture):
 - ``audit_log`` + ``audit_heads`` (the per-branch hash chains), ``outbox``
   (events for the relay), ``tombstones`` (what remains of destroyed students),
   ``student_number_counters`` (SQLite's student-number sequences),
-  ``idempotency_keys`` (the first answer to each retried request).
+  ``idempotency_keys`` (the first answer to each retried request),
+  ``notifications`` (what was queued for students) and ``disclosures`` (data
+  given to third parties);
+- ``review_runs`` + ``review_findings`` (the quarterly review, 定期审核) and
+  ``destruction_certificates`` (销毁证明), none of them holding personal data.
 """
 
 from __future__ import annotations
@@ -397,6 +401,97 @@ idempotency_keys = Table(
     Index(None, "created_at"),
 )
 """The first answer to each idempotency key (see `dossier.storage.idempotency`)."""
+
+notifications = Table(
+    "notifications",
+    metadata,
+    _id(primary_key=True),
+    Column("notice_id", String(64), nullable=False),
+    _branch(),
+    _student_number(nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("subject", String(64)),
+    Column("token_hash", String(64)),
+    _at("created_at"),
+    _at("used_at", nullable=True),
+    Index(None, "student_number", "created_at"),
+    Index(None, "subject"),
+)
+"""变更通知: what the notify hook queued for a student; a confirmation token only as its hash."""
+
+disclosures = Table(
+    "disclosures",
+    metadata,
+    _id(primary_key=True),
+    _student_number(nullable=False),
+    _branch(),
+    Column("recipient", Text, nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("fields", JSON, nullable=False),
+    _at("disclosed_at"),
+    Column("disclosed_by", String(128), nullable=False),
+    Index(None, "student_number"),
+)
+"""披露记录: every release of a student's data to a third party (field names, never values)."""
+
+review_runs = Table(
+    "review_runs",
+    metadata,
+    _id(primary_key=True),
+    _branch(),
+    Column("quarter", String(6), nullable=False),
+    _at("started_at"),
+    _at("finished_at", nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("signed_off_by", String(128)),
+    _at("signed_off_at", nullable=True),
+    Column("sign_off_note", Text),
+    Column("counts", JSON, nullable=False),
+    UniqueConstraint("branch", "quarter"),
+)
+"""定期审核: one quarterly review run per branch and quarter (``2026Q4``); counts, sign-off."""
+
+review_findings = Table(
+    "review_findings",
+    metadata,
+    _id(primary_key=True),
+    Column("run_id", String(64), ForeignKey("review_runs.id"), nullable=False),
+    _student_number(nullable=False),
+    Column("rule", String(64), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("suggested_action", String(64), nullable=False),
+    Column("detail", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("resolved_by", String(128)),
+    _at("resolved_at", nullable=True),
+    Column("note", Text),
+    Index(None, "run_id", "status"),
+    Index(None, "student_number"),
+)
+"""The review's work list: a rule's finding on one student (rule codes, field paths; no values)."""
+
+destruction_certificates = Table(
+    "destruction_certificates",
+    metadata,
+    _id(primary_key=True),
+    Column("request_id", String(64), nullable=False),
+    _student_number(nullable=False),
+    _branch(),
+    Column("approver", String(128), nullable=False),
+    Column("responsible_person", String(128), nullable=False),
+    _at("executed_at"),
+    Column("method", Text, nullable=False),
+    Column("destroyed", JSON, nullable=False),
+    Column("kept", JSON, nullable=False),
+    Column("verification", JSON),
+    _at("created_at"),
+    UniqueConstraint("request_id"),
+    Index(None, "branch", "executed_at"),
+    Index(None, "student_number"),
+)
+"""销毁证明: what was destroyed (field names, document digests), kept and why, how, by whom."""
 
 PERSONAL_TABLES = (registrations, students, change_requests)
 """The tables whose rows carry a sealed ``personal_ct`` blob and a ``key_id``."""

@@ -22,6 +22,9 @@ from dossier.core.lifecycle import Transitioned
 from dossier.core.records import (
     ChangeRequest,
     DestructionRequest,
+    Disclosure,
+    Feedback,
+    LegalHold,
     Registration,
     StudentDossier,
     Tombstone,
@@ -35,14 +38,19 @@ from dossier.storage.repositories.base import Session
 from dossier.storage.repositories.change_requests import ChangeRequestRepository
 from dossier.storage.repositories.consents import ConsentRepository
 from dossier.storage.repositories.destruction_requests import DestructionRequestRepository
+from dossier.storage.repositories.disclosures import DisclosureRepository
 from dossier.storage.repositories.feedback import FeedbackRepository
 from dossier.storage.repositories.legal_holds import LegalHoldRepository
+from dossier.storage.repositories.notifications import NotificationRepository
 from dossier.storage.repositories.registrations import RegistrationRepository
 from dossier.storage.repositories.students import StudentRepository
 from dossier.storage.shredding import shred
 from dossier.storage.sql import sqlite_checkpoint
 
 VersionedRecord = Registration | StudentDossier | ChangeRequest | DestructionRequest
+UnversionedRecord = LegalHold | Feedback | Disclosure
+"""Stored over the version this unit of work read (holds, feedback), or only ever added."""
+AppliedRecord = VersionedRecord | UnversionedRecord
 
 
 class UnitOfWork:
@@ -77,6 +85,8 @@ class UnitOfWork:
         self.destruction_requests = DestructionRequestRepository(self.session)
         self.legal_holds = LegalHoldRepository(self.session)
         self.feedback = FeedbackRepository(self.session)
+        self.disclosures = DisclosureRepository(self.session)
+        self.notifications = NotificationRepository(self.session)
         self.audit = AuditLog(conn)
         self.outbox = Outbox(conn)
         self.numbers = StudentNumbers(self._allocator, conn)
@@ -121,16 +131,14 @@ class UnitOfWork:
         A record at version 1 is new (added), any later version replaces
         version - 1 (optimistic: `Conflict` when someone else was first).
         ``audit.values`` are hashed under the student's (or, before
-        admission, the registration's) data key.
+        admission, the registration's) data key. Legal holds and feedback
+        carry no version: one this unit of work read is updated (over the
+        version read), any other added; a disclosure is only ever added.
         """
         record = transitioned.record
-        if not isinstance(record, VersionedRecord):
+        if not isinstance(record, AppliedRecord):
             raise TypeError(f"apply() cannot store a {type(record).__name__}")
-        repo: Any = self._repository_for(record)
-        if record.version == 1:
-            repo.add(record)
-        else:
-            repo.update(record)
+        self._store(record)
         events = transitioned.events
         self.audit.record(
             audit,
@@ -161,6 +169,21 @@ class UnitOfWork:
             at=at or datetime.now(UTC),
         )
 
+    def _store(self, record: AppliedRecord) -> None:
+        if isinstance(record, Disclosure):
+            self.disclosures.add(record)
+            return
+        if isinstance(record, LegalHold | Feedback):
+            repo: Any = self.legal_holds if isinstance(record, LegalHold) else self.feedback
+            known = repo.known(record.id)
+        else:
+            repo = self._repository_for(record)
+            known = record.version != 1
+        if known:
+            repo.update(record)
+        else:
+            repo.add(record)
+
     def _repository_for(self, record: VersionedRecord) -> object:
         if isinstance(record, Registration):
             return self.registrations
@@ -170,11 +193,13 @@ class UnitOfWork:
             return self.change_requests
         return self.destruction_requests
 
-    def _value_key(self, record: VersionedRecord) -> bytes:
+    def _value_key(self, record: AppliedRecord) -> bytes:
         if isinstance(record, Registration):
             return self.registrations.data_key(record.id)
+        if isinstance(record, Feedback):
+            raise ValueError("feedback is about no student: its audit entry hashes no values")
         return self.students.data_key(record.student_number)
 
 
-def _subject(record: VersionedRecord) -> str:
+def _subject(record: AppliedRecord) -> str:
     return record.student_number if isinstance(record, StudentDossier) else record.id

@@ -5,9 +5,10 @@ version this unit of work read (`get` first, then `update`)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, insert, select
+from sqlalchemy import RowMapping, func, insert, select
 
 from dossier.core.errors import NotFound
 from dossier.core.records import Feedback
@@ -32,6 +33,10 @@ class FeedbackRepository:
         self._s.write_version(table, table.c.id, item.id, KIND, expected, values)
         self._s.remember_version(table, item.id, expected + 1)
 
+    def known(self, record_id: str) -> bool:
+        """Whether this unit of work read or wrote the record (so storing it is an update)."""
+        return (table.name, record_id) in self._s.read_versions
+
     def get(self, feedback_id: str) -> Feedback:
         row = (
             self._s.conn.execute(select(table).where(table.c.id == feedback_id))
@@ -50,6 +55,24 @@ class FeedbackRepository:
             .limit(limit)
         )
         return [self._record(row) for row in self._s.conn.execute(query).mappings()]
+
+    def topic_counts(
+        self,
+        *,
+        branch: str,
+        submitted_from: datetime | None = None,
+        submitted_to: datetime | None = None,
+    ) -> list[tuple[str, int, int]]:
+        """(topic, submitted, answered) in the period (from inclusive, to exclusive), by topic."""
+        query = select(table.c.topic, func.count(), func.count(table.c.responded_at)).where(
+            table.c.branch == branch
+        )
+        if submitted_from is not None:
+            query = query.where(table.c.submitted_at >= submitted_from)
+        if submitted_to is not None:
+            query = query.where(table.c.submitted_at < submitted_to)
+        query = query.group_by(table.c.topic).order_by(table.c.topic)
+        return [(row[0], int(row[1]), int(row[2])) for row in self._s.conn.execute(query)]
 
     def _record(self, row: RowMapping) -> Feedback:
         self._s.remember_version(table, row["id"], row["version"])

@@ -32,6 +32,10 @@ class LegalHoldRepository:
         self._s.write_version(table, table.c.id, hold.id, KIND, expected, values)
         self._s.remember_version(table, hold.id, expected + 1)
 
+    def known(self, record_id: str) -> bool:
+        """Whether this unit of work read or wrote the record (so storing it is an update)."""
+        return (table.name, record_id) in self._s.read_versions
+
     def get(self, hold_id: str) -> LegalHold:
         row = (
             self._s.conn.execute(select(table).where(table.c.id == hold_id))

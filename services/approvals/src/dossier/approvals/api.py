@@ -1,0 +1,484 @@
+"""What the approvals service answers to: queries and commands beyond core's, and its views.
+
+Views are what leaves the service: personal values in them are already
+masked for the caller's role (`dossier.core.plugins.BranchRules.mask`).
+Changing requests answer with receipts that carry no personal value (ids,
+statuses, field names): the first answer to an idempotency key is kept in
+the database in clear, so it must hold nothing personal. Read the details
+with the matching ``get``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import ClassVar
+
+from attrs import frozen
+
+from dossier.core.enums import (
+    ChangeStatus,
+    ConsentGiver,
+    ConsentPurpose,
+    DestructionStatus,
+    StudentStatus,
+)
+from dossier.core.records import (
+    CourseEnrolment,
+    DocumentRef,
+    LearningNeeds,
+    Payment,
+)
+
+# -- change requests (信息变更) -----------------------------------------------------------
+
+
+@frozen(kw_only=True)
+class GetChange:
+    type: ClassVar[str] = "change.get"
+    change_id: str
+
+
+@frozen(kw_only=True)
+class ListChanges:
+    """A branch's change requests, oldest first (the approver's queue: status ``submitted``).
+
+    A student lists their own only: ``student_number`` must be theirs.
+    """
+
+    type: ClassVar[str] = "change.list"
+    branch: str
+    status: ChangeStatus | None = None
+    student_number: str | None = None
+    limit: int = 50
+    after: str | None = None
+
+
+@frozen(kw_only=True)
+class ListUnconfirmed:
+    """Applied changes the student has neither confirmed nor disputed for longer than the
+    branch's ``unconfirmed_change_days``: to follow up (催办)."""
+
+    type: ClassVar[str] = "change.unconfirmed"
+    branch: str
+
+
+@frozen(kw_only=True)
+class ConfirmChange:
+    """The student confirms an applied change with the code from their notification."""
+
+    type: ClassVar[str] = "change.confirm"
+    change_id: str
+    token: str
+
+
+@frozen(kw_only=True)
+class DisputeChange:
+    """The student disputes an applied change (with the code and a reason): back to review."""
+
+    type: ClassVar[str] = "change.dispute"
+    change_id: str
+    token: str
+    reason: str
+
+
+@frozen(kw_only=True)
+class ListNotifications:
+    """A student's notifications (变更通知), newest first. The student sees their confirmation
+    code; staff see the same text with the code blanked out."""
+
+    type: ClassVar[str] = "notification.list"
+    student_number: str
+    limit: int = 50
+
+
+# -- status (档案分类) ----------------------------------------------------------------------
+
+
+@frozen(kw_only=True)
+class StatusHistory:
+    type: ClassVar[str] = "status.history"
+    student_number: str
+
+
+# -- destruction requests (资料销毁) and legal holds (法律保留) -------------------------------
+
+
+@frozen(kw_only=True)
+class GetDestruction:
+    type: ClassVar[str] = "destruction.get"
+    request_id: str
+
+
+@frozen(kw_only=True)
+class ListDestructions:
+    """A branch's destruction requests, or one student's (``student_number``), oldest first."""
+
+    type: ClassVar[str] = "destruction.list"
+    branch: str
+    status: DestructionStatus | None = None
+    student_number: str | None = None
+
+
+@frozen(kw_only=True)
+class ListHolds:
+    type: ClassVar[str] = "hold.list"
+    student_number: str
+    active_only: bool = False
+
+
+# -- consents, disclosures, export (未经学员同意不得泄露) -------------------------------------
+
+
+@frozen(kw_only=True)
+class ListConsents:
+    type: ClassVar[str] = "consent.list"
+    student_number: str
+    purpose: ConsentPurpose | None = None
+
+
+@frozen(kw_only=True)
+class ListDisclosures:
+    """Who received the student's data, when, for what (the recipients, PIPL Art. 45)."""
+
+    type: ClassVar[str] = "disclosure.list"
+    student_number: str
+
+
+@frozen(kw_only=True)
+class ExportDossier:
+    """The student's own copy of their data (PIPL Art. 45, GDPR Art. 15), documents included.
+
+    Routed by its first word (``export``) to this service. Bounded by the NATS
+    message size (1 MiB by default), so documents must stay small.
+    """
+
+    type: ClassVar[str] = "export.dossier"
+    student_number: str
+
+
+# -- feedback (流程反馈) ----------------------------------------------------------------------
+
+
+@frozen(kw_only=True)
+class ListFeedback:
+    type: ClassVar[str] = "feedback.list"
+    branch: str
+    unanswered_only: bool = False
+    limit: int = 50
+
+
+@frozen(kw_only=True)
+class CountFeedback:
+    """Feedback per topic in a period (``submitted_from`` inclusive, ``submitted_to`` not), for
+    the quarterly report (季度报告)."""
+
+    type: ClassVar[str] = "feedback.counts"
+    branch: str
+    submitted_from: datetime | None = None
+    submitted_to: datetime | None = None
+
+
+# -- views: change requests --------------------------------------------------------------
+
+
+@frozen(kw_only=True)
+class ChangeReceipt:
+    """What a changing request on a change request answers: references and status only."""
+
+    change_id: str
+    student_number: str
+    branch: str
+    status: ChangeStatus
+    fields: tuple[str, ...]
+    approved_fields: tuple[str, ...]
+    dossier_version: int
+    version: int
+
+
+@frozen(kw_only=True)
+class FieldChangeView:
+    """One field, before and after, masked for the caller's role."""
+
+    field: str
+    before: str | None
+    after: str | None
+    approved: bool
+
+
+@frozen(kw_only=True)
+class ChangeView:
+    """信息变更申请 as the reviewer (or the student) sees it, field by field.
+
+    ``stale``: the dossier changed since the request was based on it
+    (``dossier_version`` ≠ ``current_dossier_version``); approving it is
+    refused until it is re-based.
+    """
+
+    change_id: str
+    student_number: str
+    branch: str
+    status: ChangeStatus
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    changes: tuple[FieldChangeView, ...]
+    documents: tuple[DocumentRef, ...]
+    dossier_version: int
+    current_dossier_version: int
+    stale: bool
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+    review_comment: str | None = None
+    approved_fields: tuple[str, ...] = ()
+    applied_at: datetime | None = None
+    answered_at: datetime | None = None
+    dispute_reason: str | None = None
+    version: int = 1
+
+
+@frozen(kw_only=True)
+class ChangeSummary:
+    change_id: str
+    student_number: str
+    branch: str
+    status: ChangeStatus
+    fields: tuple[str, ...]
+    requested_by: str
+    requested_at: datetime
+    applied_at: datetime | None = None
+    version: int = 1
+
+
+@frozen(kw_only=True)
+class ChangePage:
+    items: tuple[ChangeSummary, ...]
+    next_after: str | None = None
+
+
+@frozen(kw_only=True)
+class NotificationView:
+    """A notification as queued; it names the student number and nothing personal."""
+
+    notification_id: str
+    student_number: str
+    kind: str
+    channel: str
+    text: str
+    created_at: datetime
+    change_id: str | None = None
+    answerable: bool = False
+    """Carries a confirmation code that has not been used yet."""
+
+
+@frozen(kw_only=True)
+class NotificationPage:
+    items: tuple[NotificationView, ...]
+
+
+# -- views: status ------------------------------------------------------------------------
+
+
+@frozen(kw_only=True)
+class StatusLine:
+    from_status: StudentStatus | None
+    to_status: StudentStatus
+    actor: str
+    reason: str
+    effective_date: date
+    recorded_at: datetime
+
+
+@frozen(kw_only=True)
+class StatusView:
+    """The dossier's classification and its full history (档案分类记录)."""
+
+    student_number: str
+    branch: str
+    status: StudentStatus
+    history: tuple[StatusLine, ...]
+    version: int
+
+
+# -- views: destruction and holds ------------------------------------------------------------
+
+
+@frozen(kw_only=True)
+class HoldView:
+    hold_id: str
+    student_number: str
+    branch: str
+    active: bool
+    reason: str
+    set_by: str
+    set_at: datetime
+    lifted_by: str | None = None
+    lifted_at: datetime | None = None
+    lift_reason: str | None = None
+
+
+@frozen(kw_only=True)
+class HoldPage:
+    items: tuple[HoldView, ...]
+
+
+@frozen(kw_only=True)
+class DestructionView:
+    """资料销毁申请 and whether a legal hold stands in the way of its execution.
+
+    ``on_hold`` is shown to everyone who may read the request; the holds
+    themselves (their reasons) to staff only.
+    """
+
+    request_id: str
+    student_number: str
+    branch: str
+    status: DestructionStatus
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    on_hold: bool
+    holds: tuple[HoldView, ...] = ()
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+    review_reason: str | None = None
+    executed_at: datetime | None = None
+    certificate_id: str | None = None
+    version: int = 1
+
+
+@frozen(kw_only=True)
+class DestructionPage:
+    items: tuple[DestructionView, ...]
+
+
+# -- views: consents, disclosures, export ---------------------------------------------------
+
+
+@frozen(kw_only=True)
+class ConsentView:
+    consent_id: str
+    student_number: str
+    purpose: ConsentPurpose
+    given_by: ConsentGiver
+    granted_at: datetime
+    recorded_by: str
+    active: bool
+    withdrawn_at: datetime | None = None
+    withdrawn_by: str | None = None
+
+
+@frozen(kw_only=True)
+class ConsentPage:
+    items: tuple[ConsentView, ...]
+
+
+@frozen(kw_only=True)
+class DisclosureView:
+    disclosure_id: str
+    student_number: str
+    recipient: str
+    purpose: ConsentPurpose
+    fields: tuple[str, ...]
+    disclosed_at: datetime
+    disclosed_by: str
+
+
+@frozen(kw_only=True)
+class DisclosurePage:
+    items: tuple[DisclosureView, ...]
+
+
+@frozen(kw_only=True)
+class PersonView:
+    """Personal details as the caller's role may see them (masked where the role requires)."""
+
+    name: str
+    gender: str
+    birth_date: str
+    id_document_type: str
+    id_number: str
+    phone: str
+    email: str | None = None
+    address: str | None = None
+
+
+@frozen(kw_only=True)
+class GuardianView:
+    name: str
+    relation: str
+    phone: str
+
+
+@frozen(kw_only=True)
+class ExportedDocument:
+    ref: DocumentRef
+    content: str
+    """Base64 of the document's bytes."""
+
+
+@frozen(kw_only=True)
+class DossierExport:
+    """个人信息副本: everything the school holds about the student, as JSON."""
+
+    exported_at: datetime
+    student_number: str
+    branch: str
+    status: StudentStatus
+    admitted_at: datetime
+    personal: PersonView
+    guardian: GuardianView | None
+    needs: LearningNeeds
+    enrolments: tuple[CourseEnrolment, ...]
+    payments: tuple[Payment, ...]
+    history: tuple[StatusLine, ...]
+    consents: tuple[ConsentView, ...]
+    change_requests: tuple[ChangeView, ...]
+    destruction_requests: tuple[DestructionView, ...]
+    disclosures: tuple[DisclosureView, ...]
+    documents: tuple[ExportedDocument, ...]
+    missing_documents: tuple[DocumentRef, ...] = ()
+    """Documents on record whose content could not be found in the object store."""
+
+
+# -- views: feedback ------------------------------------------------------------------------
+
+
+@frozen(kw_only=True)
+class FeedbackReceipt:
+    feedback_id: str
+    branch: str
+    topic: str
+
+
+@frozen(kw_only=True)
+class FeedbackView:
+    feedback_id: str
+    branch: str
+    topic: str
+    text: str
+    submitted_at: datetime
+    submitted_by: str | None = None
+    response: str | None = None
+    responded_by: str | None = None
+    responded_at: datetime | None = None
+
+
+@frozen(kw_only=True)
+class FeedbackPage:
+    items: tuple[FeedbackView, ...]
+
+
+@frozen(kw_only=True)
+class TopicCount:
+    topic: str
+    total: int
+    answered: int
+
+
+@frozen(kw_only=True)
+class FeedbackCounts:
+    branch: str
+    total: int
+    topics: tuple[TopicCount, ...]
+    submitted_from: datetime | None = None
+    submitted_to: datetime | None = None
