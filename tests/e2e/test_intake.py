@@ -29,7 +29,13 @@ from dossier.core.student_number import DEFAULT_FORMAT
 from dossier.intake.api import AddDocument, GetDocument, GetDossier, GetRegistration
 from dossier.messaging.client import DossierClient, RemoteError
 from dossier.messaging.events import EVENTS_STREAM
-from dossier.storage.schema import audit_log, outbox, registrations, students
+from dossier.storage.schema import (
+    audit_log,
+    idempotency_keys,
+    outbox,
+    registrations,
+    students,
+)
 from tests.support.stack import Stack
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64 + b"id-card-scan"
@@ -126,7 +132,7 @@ def test_registration_to_admitted_dossier_with_course_payment_and_documents(inta
                 starts_on=date(2026, 12, 1),
             )
         )
-        dossier = await staff.send(
+        changed = await staff.send(
             RecordPayment(
                 student_number=number,
                 amount_minor=880_000,
@@ -136,6 +142,8 @@ def test_registration_to_admitted_dossier_with_course_payment_and_documents(inta
                 paid_at=datetime(2026, 11, 28, 10, 0, tzinfo=UTC),
             )
         )
+        assert changed == {"student_number": number, "version": 3, "change": "payment.recorded"}
+        dossier = await staff.send(GetDossier(student_number=number))
         assert [c["course_code"] for c in dossier["enrolments"]] == ["IELTS-A"]
         assert dossier["payments"][0]["amount_minor"] == 880_000
         assert dossier["status"] == "enrolled"
@@ -184,6 +192,13 @@ def test_registration_to_admitted_dossier_with_course_payment_and_documents(inta
 
     run(intake, scenario)
     assert counts(intake.database_url)["students"] == 1
+    engine = sqlalchemy.create_engine(intake.database_url)
+    with engine.connect() as conn:
+        answers = b"".join(conn.execute(sqlalchemy.select(idempotency_keys.c.response)).scalars())
+    engine.dispose()
+    assert answers, "the changing requests' answers were not kept for retries"
+    for personal in ("王小明", "E10000000", "13900000000"):
+        assert personal.encode() not in answers, "a kept answer holds personal data"
 
 
 def test_the_same_submission_sent_three_times_with_one_key_registers_once(intake: Stack) -> None:

@@ -7,6 +7,7 @@ masked for the caller's role (`dossier.core.plugins.BranchRules.mask`).
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import ClassVar
 
 from attrs import frozen
@@ -78,6 +79,51 @@ class GetDocument:
     type: ClassVar[str] = "document.get"
     student_number: str
     sha256: str
+
+
+# -- imports (批量导入, `dossier.intake.imports`) ----------------------------------------
+
+
+class ImportFormat(StrEnum):
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+class ImportState(StrEnum):
+    """An import job's state: strict jobs validate every row before importing any."""
+
+    VALIDATING = "validating"
+    IMPORTING = "importing"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+@frozen(kw_only=True)
+class StartImport:
+    """Import a file of existing students; ``content`` is the file, base64 (under ~650 KiB)."""
+
+    type: ClassVar[str] = "import.start"
+    branch: str
+    format: ImportFormat
+    content: str
+    source_system: str
+    strict: bool = False
+
+
+@frozen(kw_only=True)
+class GetImportStatus:
+    type: ClassVar[str] = "import.status"
+    job_id: str
+
+
+@frozen(kw_only=True)
+class ResumeImport:
+    """Continue an interrupted import after its last committed chunk: the same file again."""
+
+    type: ClassVar[str] = "import.resume"
+    job_id: str
+    content: str
 
 
 # -- views ------------------------------------------------------------------------------
@@ -214,6 +260,16 @@ class DossierView:
 
 
 @frozen(kw_only=True)
+class DossierChanged:
+    """The answer to a change of a dossier: what changed and the new version — no personal
+    values, since answers are kept (in clear) for idempotent retries."""
+
+    student_number: str
+    version: int
+    change: str
+
+
+@frozen(kw_only=True)
 class DossierSummary:
     student_number: str
     branch: str
@@ -231,3 +287,35 @@ class SearchResult:
 class DocumentContent:
     ref: DocumentRef
     content: str
+
+
+@frozen(kw_only=True)
+class ImportProblemView:
+    """One problem of an import: where (row as a spreadsheet counts it, column), never the value."""
+
+    row: int
+    column: str
+    cell: str
+    rule: str
+    message: str
+    params: dict[str, str]
+
+
+@frozen(kw_only=True)
+class ImportReport:
+    """An import job's validation report and progress; ``problems`` is capped (see omitted)."""
+
+    job_id: str
+    branch: str
+    state: ImportState
+    source_system: str
+    strict: bool
+    rows_total: int
+    rows_done: int
+    valid: int
+    invalid: int
+    imported: int
+    problems: tuple[ImportProblemView, ...]
+    problems_omitted: int
+    started_at: datetime
+    updated_at: datetime

@@ -61,6 +61,7 @@ from dossier.core.records import (
 from dossier.intake.api import (
     AddDocument,
     DocumentContent,
+    DossierChanged,
     DossierView,
     DuplicateHint,
     GetDocument,
@@ -326,7 +327,7 @@ class Intake:
 
     # -- courses, payments, documents ------------------------------------------------------
 
-    def enrol_course(self, caller: Caller, command: EnrolCourse) -> DossierView:
+    def enrol_course(self, caller: Caller, command: EnrolCourse) -> DossierChanged:
         if command.ends_on is not None and command.ends_on < command.starts_on:
             raise ValidationError([Problem("ends_on", "invalid_date")])
         enrolment = CourseEnrolment(
@@ -345,7 +346,7 @@ class Intake:
             lambda d: attrs.evolve(d, enrolments=(*d.enrolments, enrolment)),
         )
 
-    def end_course(self, caller: Caller, command: EndCourse) -> DossierView:
+    def end_course(self, caller: Caller, command: EndCourse) -> DossierChanged:
         def end(dossier: StudentDossier) -> StudentDossier:
             ids = [e.id for e in dossier.enrolments]
             if command.enrolment_id not in ids:
@@ -369,7 +370,7 @@ class Intake:
             caller, command, Operation.COURSE_MANAGE, command.student_number, "course.ended", end
         )
 
-    def record_payment(self, caller: Caller, command: RecordPayment) -> DossierView:
+    def record_payment(self, caller: Caller, command: RecordPayment) -> DossierChanged:
         if command.amount_minor <= 0:
             raise ValidationError(
                 [Problem("amount_minor", "not_allowed_value", {"allowed": "> 0"})]
@@ -446,14 +447,16 @@ class Intake:
         student_number: str,
         action: str,
         change: Callable[[StudentDossier], StudentDossier],
-    ) -> DossierView:
-        def work(uow: UnitOfWork) -> DossierView:
+    ) -> DossierChanged:
+        def work(uow: UnitOfWork) -> DossierChanged:
             dossier = self._visible_dossier(uow, caller.actor, operation, student_number)
             changed = attrs.evolve(change(dossier), version=dossier.version + 1)
             self._save(uow, caller, changed, action)
-            return dossier_view(changed, Masker(self._rules(changed.branch), caller.actor))
+            return DossierChanged(
+                student_number=changed.student_number, version=changed.version, change=action
+            )
 
-        return self._changing(caller, command, DossierView, work)
+        return self._changing(caller, command, DossierChanged, work)
 
     def _save(self, uow: UnitOfWork, caller: Caller, dossier: StudentDossier, action: str) -> None:
         field_name = action.split(".", 1)[0]

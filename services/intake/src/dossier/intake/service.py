@@ -26,11 +26,15 @@ from dossier.intake.api import (
     AddDocument,
     GetDocument,
     GetDossier,
+    GetImportStatus,
     GetRegistration,
     ListRegistrations,
+    ResumeImport,
     SearchDossiers,
+    StartImport,
 )
 from dossier.intake.handlers import Caller, Intake
+from dossier.intake.imports import Importer
 from dossier.messaging.config import load_config
 from dossier.messaging.runtime import document_store, serve
 from dossier.messaging.service import Endpoint, RequestContext, ServiceSpec
@@ -48,7 +52,20 @@ def _call(method: Callable[[Caller, Any], Any]) -> Callable[[RequestContext, Any
     return handle
 
 
-def spec(intake: Intake, locale: Locale = Locale.ZH_CN) -> ServiceSpec:
+def _call_localised(method: Callable[..., Any]) -> Callable[[RequestContext, Any], Any]:
+    """For answers that carry rendered messages (import reports): in the request's locale."""
+
+    def handle(ctx: RequestContext, body: Any) -> Any:
+        return method(Caller(ctx.actor, ctx.idempotency_key), body, locale=ctx.locale)
+
+    return handle
+
+
+def spec(
+    intake: Intake, locale: Locale = Locale.ZH_CN, importer: Importer | None = None
+) -> ServiceSpec:
+    importer = importer or Importer.beside(intake)
+
     def endpoint(
         body: type, method: Callable[[Caller, Any], Any], *, mutating: bool, **extra: Any
     ) -> Endpoint:
@@ -78,6 +95,20 @@ def spec(intake: Intake, locale: Locale = Locale.ZH_CN) -> ServiceSpec:
             endpoint(RecordPayment, intake.record_payment, mutating=True),
             endpoint(AddDocument, intake.add_document, mutating=True, max_bytes=SUBMIT_MAX_BYTES),
             endpoint(GetDocument, intake.get_document, mutating=False),
+            *(
+                Endpoint(
+                    verb=body.type,
+                    body=body,
+                    handler=_call_localised(method),
+                    mutating=mutating,
+                    max_bytes=SUBMIT_MAX_BYTES,
+                )
+                for body, method, mutating in (
+                    (StartImport, importer.start, True),
+                    (GetImportStatus, importer.status, False),
+                    (ResumeImport, importer.resume, True),
+                )
+            ),
         ],
     )
 
