@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from dossier.messaging.tokens import generate_private_key, private_key_from, public_key_text
+from dossier.retention.archive import BackupKey
 from dossier.storage.keys import MasterKey
 
 CONFIG_NAME = "dossier.toml"
@@ -26,6 +27,8 @@ master_key_file = "keys/master.key"
 # Actor tokens: the private key signs (CLI, gateway), the public key verifies (services).
 token_private_key_file = "keys/token.key"
 token_public_key = "{public_key}"
+# Backups are sealed with this key: keep a copy offline, apart from the backups.
+backup_key_file = "keys/backup.key"
 
 [nats]
 servers = ["{nats_url}"]
@@ -42,6 +45,11 @@ path = "objects"
 # secure = true
 documents_bucket = "dossier-documents"
 backups_bucket = "dossier-backups"
+
+[retention]
+# How long backups are kept (and locked, where the bucket has object lock).
+backup_retention_days = 30
+backup_part_mb = 8
 
 # One table per branch (校区). plugins: extra rule plugins (entry points "dossier.plugins").
 [branches.SH01]
@@ -77,6 +85,7 @@ def initialise(folder: Path, nats_url: str = "nats://127.0.0.1:4222") -> Path:
     token_key = generate_private_key()
     _write_secret(folder / "keys" / "master.key", MasterKey.generate().to_base64())
     _write_secret(folder / "keys" / "token.key", token_key)
+    _write_secret(folder / "keys" / "backup.key", BackupKey.generate())
     config.write_text(
         TEMPLATE.format(public_key=public_key_text(private_key_from(token_key)), nats_url=nats_url),
         encoding="utf-8",

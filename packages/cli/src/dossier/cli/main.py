@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from dossier.cli import backup_commands
 from dossier.cli.init import CONFIG_NAME, AlreadyInitialised, initialise
 from dossier.core.errors import DossierError
 from dossier.core.policy import Actor, Role
@@ -31,7 +32,18 @@ def _config(home: Path) -> Config:
         raise click.ClickException("invalid configuration:\n  " + "\n  ".join(lines)) from None
 
 
-@click.group()
+class DossierGroup(click.Group):
+    """Dossier's own errors end the command with their message and exit 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except DossierError as error:
+            problems = "".join(f"\n  {p.field}: {p.rule}" for p in error.problems())
+            raise click.ClickException(f"{error.code}: {error}{problems}") from None
+
+
+@click.group(cls=DossierGroup)
 @click.option(
     "--home",
     type=click.Path(path_type=Path, file_okay=False),
@@ -218,6 +230,8 @@ def demo(keep_home: Path | None) -> None:
     if not result.get("audit_ok"):
         raise click.ClickException("the audit chain did not verify")
 
+
+backup_commands.register(cli, _config)
 
 if __name__ == "__main__":
     cli(prog_name="dossier")
