@@ -22,7 +22,7 @@ from dossier.core.branch import Branch
 from dossier.core.plugins import PluginHost
 from dossier.core.policy import Actor, Role
 from dossier.intake.handlers import Caller
-from dossier.intake.imports import Importer, import_jobs
+from dossier.intake.imports import Importer
 from dossier.storage.db import Database, create_engine
 from dossier.storage.documents import DocumentStore
 from dossier.storage.keys import MasterKey
@@ -87,11 +87,9 @@ def engine_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def db(engine_url: str) -> Iterator[Database]:
-    """A migrated, empty database; the import-job table (not yet in storage's migrations)
-    is dropped afterwards, so the schema tests sharing the PostgreSQL database see none."""
+    """A migrated, empty database."""
     database = Database(engine_url, MasterKey.generate())
     yield database
-    import_jobs.drop(database.engine, checkfirst=True)
     database.dispose()
 
 

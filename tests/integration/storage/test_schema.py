@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from dossier.storage.db import Database
-from dossier.storage.migrations import upgrade
+from dossier.storage.migrations import config, upgrade
 from dossier.storage.schema import metadata
 
 
@@ -15,7 +16,10 @@ def test_migrations_match_the_schema_module(db: Database) -> None:
     with db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
-        assert context.get_current_revision() == "0004"
+        assert (
+            context.get_current_revision()
+            == ScriptDirectory.from_config(config()).get_current_head()
+        )
 
 
 def test_upgrade_twice_is_a_no_op(db: Database) -> None:

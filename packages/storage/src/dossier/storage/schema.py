@@ -493,5 +493,29 @@ destruction_certificates = Table(
 )
 """销毁证明: what was destroyed (field names, document digests), kept and why, how, by whom."""
 
+import_jobs = Table(
+    "import_jobs",
+    metadata,
+    _id(primary_key=True),
+    _branch(),
+    Column("actor", String(128), nullable=False),
+    Column("source_system", String(64), nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("strict", Boolean, nullable=False),
+    Column("content_sha256", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("rows_total", Integer, nullable=False),
+    Column("rows_done", Integer, nullable=False),
+    Column("valid", Integer, nullable=False),
+    Column("invalid", Integer, nullable=False),
+    Column("imported", Integer, nullable=False),
+    Column("problems_total", Integer, nullable=False),
+    Column("problems", JSON, nullable=False),
+    _at("created_at"),
+    _at("updated_at"),
+    Index(None, "branch", "created_at"),
+)
+"""导入任务: one row per bulk import; ``problems`` holds rows, columns, rule codes (no values)."""
+
 PERSONAL_TABLES = (registrations, students, change_requests)
 """The tables whose rows carry a sealed ``personal_ct`` blob and a ``key_id``."""

@@ -70,26 +70,16 @@ from zoneinfo import ZoneInfo
 import attrs
 from attrs import field, frozen
 from sqlalchemy import (
-    JSON,
-    Boolean,
     Connection,
-    Engine,
-    Index,
-    Integer,
-    MetaData,
     RowMapping,
-    String,
-    Table,
     and_,
     bindparam,
     insert,
-    inspect,
     or_,
     select,
     update,
 )
-from sqlalchemy import Column as SqlColumn
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 
 from dossier.core.branch import Branch
 from dossier.core.enums import (
@@ -139,9 +129,8 @@ from dossier.storage.idempotency import IdempotencyKeyReused
 from dossier.storage.repositories.registrations import KIND as REGISTRATION_OWNER
 from dossier.storage.repositories.students import KIND as STUDENT_OWNER
 from dossier.storage.schema import (
-    NAMING,
-    UtcDateTime,
     blind_indexes,
+    import_jobs,
     registrations,
     status_changes,
     students,
@@ -813,9 +802,6 @@ class ImportJob:
 class ImportJobStore(Protocol):
     """Where import jobs are kept: in the caller's transaction, so progress commits with rows."""
 
-    def ensure(self, engine: Engine) -> None:
-        """Make sure the store exists (a table created if missing)."""
-
     def add(self, conn: Connection, job: ImportJob) -> None: ...
 
     def get(self, conn: Connection, job_id: str, *, lock: bool = False) -> ImportJob | None:
@@ -824,45 +810,9 @@ class ImportJobStore(Protocol):
     def save(self, conn: Connection, job: ImportJob) -> None: ...
 
 
-# TO BE MOVED into dossier.storage (schema.py + an alembic migration) by the storage owner;
-# until then this module keeps its own MetaData and creates the table when missing.
-JOB_METADATA = MetaData(naming_convention=NAMING)
-
-import_jobs = Table(
-    "import_jobs",
-    JOB_METADATA,
-    SqlColumn("id", String(64), primary_key=True),
-    SqlColumn("branch", String(8), nullable=False),
-    SqlColumn("actor", String(128), nullable=False),
-    SqlColumn("source_system", String(SOURCE_SYSTEM_MAX), nullable=False),
-    SqlColumn("format", String(8), nullable=False),
-    SqlColumn("strict", Boolean, nullable=False),
-    SqlColumn("content_sha256", String(64), nullable=False),
-    SqlColumn("state", String(16), nullable=False),
-    SqlColumn("rows_total", Integer, nullable=False),
-    SqlColumn("rows_done", Integer, nullable=False),
-    SqlColumn("valid", Integer, nullable=False),
-    SqlColumn("invalid", Integer, nullable=False),
-    SqlColumn("imported", Integer, nullable=False),
-    SqlColumn("problems_total", Integer, nullable=False),
-    SqlColumn("problems", JSON, nullable=False),
-    SqlColumn("created_at", UtcDateTime, nullable=False),
-    SqlColumn("updated_at", UtcDateTime, nullable=False),
-    Index(None, "branch", "created_at"),
-)
-"""One row per import job; ``problems`` holds rows, columns and rule codes only (no values)."""
-
-
 class SqlImportJobStore:
     """`ImportJobStore` on the ``import_jobs`` table, with SQLAlchemy Core on the caller's
     connection."""
-
-    def ensure(self, engine: Engine) -> None:
-        try:
-            JOB_METADATA.create_all(engine, checkfirst=True)
-        except SQLAlchemyError:  # another process created it between the check and CREATE
-            if not inspect(engine).has_table(import_jobs.name):
-                raise
 
     def add(self, conn: Connection, job: ImportJob) -> None:
         conn.execute(insert(import_jobs).values(id=job.id, **_job_values(job)))
@@ -1020,7 +970,6 @@ class Importer:
         self.clock = clock
         self.jobs: ImportJobStore = jobs or SqlImportJobStore()
         self.chunk_size = chunk_size
-        self._store_ready = False
 
     @classmethod
     def beside(cls, intake: Intake, **options: Any) -> Importer:
@@ -1058,7 +1007,6 @@ class Importer:
         self, caller: Caller, query: GetImportStatus, *, locale: Locale | None = None
     ) -> ImportReport:
         """``import.status``: the job's progress and report as last committed."""
-        self._ensure_store()
         with self.db.engine.connect() as conn:
             job = self._visible_job(conn, caller.actor, query.job_id)
         return self._report(job, locale)
@@ -1126,7 +1074,6 @@ class Importer:
         self._require(caller.actor, branch.code)
         source_system = _source_system(request.source_system)
         request = attrs.evolve(request, source_system=source_system)
-        self._ensure_store()
         sha = _sha256(data)
         existing = None
         if job_id is not None:
@@ -1143,7 +1090,6 @@ class Importer:
     def _resume(
         self, caller: Caller, job_id: str, data: BinaryIO, progress: ProgressCallback | None
     ) -> ImportJob:
-        self._ensure_store()
         with self.db.engine.connect() as conn:
             job = self._visible_job(conn, caller.actor, job_id)
         if _sha256(data) != job.content_sha256:
@@ -1346,11 +1292,6 @@ class Importer:
             started_at=job.created_at,
             updated_at=job.updated_at,
         )
-
-    def _ensure_store(self) -> None:
-        if not self._store_ready:
-            self.jobs.ensure(self.db.engine)
-            self._store_ready = True
 
     def _branch(self, code: str) -> Branch:
         branch = self.branches.get(code)
