@@ -227,8 +227,9 @@ def demo(keep_home: Path | None) -> None:
     from dossier.cli.demo import run_demo
 
     result = run_demo(keep_home, say=click.echo)
-    if not result.get("audit_ok"):
-        raise click.ClickException("the audit chain did not verify")
+    failed = [k for k in ("audit_ok", "certificate_ok", "backup_ok") if not result.get(k)]
+    if failed:
+        raise click.ClickException(f"the demo did not finish as it should: {', '.join(failed)}")
 
 
 backup_commands.register(cli, _config)

@@ -27,7 +27,7 @@ from dossier.messaging.config import Config, load_config
 from dossier.messaging.embedded import NatsServer
 from dossier.storage.migrations import upgrade
 
-SERVICES = ("intake",)
+SERVICES = ("intake", "approvals", "retention")
 
 
 class EmbeddedStack:

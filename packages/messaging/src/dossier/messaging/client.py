@@ -48,8 +48,12 @@ ROUTES: Mapping[str, str] = {
 """Which service answers a verb, by the verb's first word."""
 
 
+VERB_ROUTES: Mapping[str, str] = {"destruction.execute": "retention"}
+"""Verbs answered by another service than their first word says."""
+
+
 def service_for(verb: str) -> str:
-    return ROUTES[verb.split(".", 1)[0]]
+    return VERB_ROUTES.get(verb) or ROUTES[verb.split(".", 1)[0]]
 
 
 @frozen

@@ -12,10 +12,11 @@ import asyncio
 import logging
 import signal
 import ssl
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import nats
 from nats.aio.client import Client
+from nats.js.client import JetStreamContext
 
 from dossier.messaging.config import Config, NatsSettings, ObjectSettings
 from dossier.messaging.events import OutboxMessage, OutboxRelay, ensure_streams
@@ -101,7 +102,13 @@ class DatabaseOutbox:
             uow.commit()
 
 
-async def serve(config: Config, spec: ServiceSpec, db: Database) -> None:
+Extra = Callable[[Client, JetStreamContext], Awaitable[list["asyncio.Task[None]"]]]
+"""Starts a service's own background tasks (consumers, schedules) once connected."""
+
+
+async def serve(
+    config: Config, spec: ServiceSpec, db: Database, extra: Extra | None = None
+) -> None:
     """Run ``spec`` until SIGTERM/SIGINT, relaying ``db``'s outbox meanwhile."""
     nc = await connect(config.nats, f"dossier-{spec.name}")
     js = nc.jetstream()
@@ -110,6 +117,7 @@ async def serve(config: Config, spec: ServiceSpec, db: Database) -> None:
     await runner.start()
     relay = OutboxRelay(js, DatabaseOutbox(db))
     relaying = asyncio.create_task(relay.run())
+    background = await extra(nc, js) if extra is not None else []
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -119,6 +127,9 @@ async def serve(config: Config, spec: ServiceSpec, db: Database) -> None:
     await stopping.wait()
     log.info("service stopping", extra={"service": spec.name})
     await runner.stop()
+    for task in background:
+        task.cancel()
+    await asyncio.gather(*background, return_exceptions=True)
     relay.stop()
     await relaying
     await nc.drain()

@@ -176,7 +176,7 @@ class GetCertificate:
 class ListCertificates:
     """The destruction certificates (销毁证明) of a branch, newest first; ``after`` an id."""
 
-    type: ClassVar[str] = "destruction.list"
+    type: ClassVar[str] = "certificate.list"
     branch: str
     after: str | None = None
     limit: int = 50

@@ -1,0 +1,131 @@
+"""Backups and audit verification as service use cases: access-checked, summarised for the wire."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from attrs import frozen
+
+from dossier.core.policy import Operation, require
+from dossier.retention.archive import Manifest
+from dossier.retention.backups import Backups
+from dossier.retention.common import Caller
+from dossier.storage.db import Database
+
+
+@frozen(kw_only=True)
+class CreateBackup:
+    type: ClassVar[str] = "backup.create"
+    incremental: bool = False
+
+
+@frozen(kw_only=True)
+class ListBackups:
+    type: ClassVar[str] = "backup.list"
+
+
+@frozen(kw_only=True)
+class VerifyBackup:
+    type: ClassVar[str] = "backup.verify"
+    backup_id: str
+
+
+@frozen(kw_only=True)
+class VerifyAudit:
+    type: ClassVar[str] = "audit.verify"
+    branch: str | None = None
+
+
+@frozen(kw_only=True)
+class BackupSummary:
+    id: str
+    kind: str
+    base: str | None
+    created_at: str
+    parts: int
+    bytes: int
+    rows: int
+    objects: int
+    retain_until: str | None
+
+
+@frozen(kw_only=True)
+class BackupList:
+    items: tuple[BackupSummary, ...]
+
+
+@frozen(kw_only=True)
+class BackupCheck:
+    backup_id: str
+    ok: bool
+    parts: int
+    rows: int
+    objects: int
+    problem: str | None
+
+
+@frozen(kw_only=True)
+class ChainBreakView:
+    branch: str
+    seq: int | None
+    entry_id: str | None
+    problem: str
+
+
+@frozen(kw_only=True)
+class AuditCheck:
+    ok: bool
+    entries: dict[str, int]
+    breaks: tuple[ChainBreakView, ...]
+
+
+def summary(manifest: Manifest) -> BackupSummary:
+    return BackupSummary(
+        id=manifest.id,
+        kind=manifest.kind,
+        base=manifest.base,
+        created_at=manifest.created_at.isoformat(),
+        parts=len(manifest.parts),
+        bytes=sum(p.size for p in manifest.parts),
+        rows=sum(manifest.tables.values()),
+        objects=manifest.objects,
+        retain_until=manifest.retain_until.isoformat() if manifest.retain_until else None,
+    )
+
+
+class Operations:
+    def __init__(self, db: Database, backups: Backups) -> None:
+        self.db = db
+        self.backups = backups
+
+    def create_backup(self, caller: Caller, command: CreateBackup) -> BackupSummary:
+        require(caller.actor, Operation.BACKUP_MANAGE, None)
+        return summary(self.backups.create(incremental=command.incremental))
+
+    def list_backups(self, caller: Caller, _: ListBackups) -> BackupList:
+        require(caller.actor, Operation.BACKUP_MANAGE, None)
+        return BackupList(items=tuple(summary(m) for m in self.backups.catalogue()))
+
+    def verify_backup(self, caller: Caller, query: VerifyBackup) -> BackupCheck:
+        require(caller.actor, Operation.BACKUP_MANAGE, None)
+        result = self.backups.verify(query.backup_id)
+        return BackupCheck(
+            backup_id=result.backup_id,
+            ok=result.ok,
+            parts=result.parts,
+            rows=sum(result.rows.values()),
+            objects=result.objects,
+            problem=result.problem,
+        )
+
+    def verify_audit(self, caller: Caller, query: VerifyAudit) -> AuditCheck:
+        require(caller.actor, Operation.AUDIT_VERIFY, query.branch)
+        report = self.db.verify_audit(query.branch)
+        return AuditCheck(
+            ok=report.ok,
+            entries=dict(report.branches),
+            breaks=tuple(
+                ChainBreakView(branch=b.branch, seq=b.seq, entry_id=b.entry_id, problem=b.problem)
+                for b in report.breaks
+            ),
+        )
