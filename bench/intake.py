@@ -15,6 +15,8 @@ concurrency: the ceiling.
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import os
 import secrets
 import sys
@@ -32,9 +34,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._harness import Figure, arguments, percentile, report
 from dossier.core import wire
-from dossier.core.policy import Role
+from dossier.core.branch import Branch
+from dossier.core.policy import Actor, Role
+from dossier.intake.api import ImportFormat
+from dossier.intake.handlers import Caller
+from dossier.intake.imports import Importer
 from dossier.messaging.embedded import NatsServer
+from dossier.storage.db import Database
+from dossier.storage.documents import DocumentStore
+from dossier.storage.keys import MasterKey
 from dossier.storage.migrations import upgrade
+from dossier.storage.objects import LocalObjectStore
 from tests.support.load import registration
 from tests.support.stack import Stack, stack
 
@@ -114,6 +124,56 @@ async def submit_rate(running: Stack, count: int) -> tuple[float, list[float]]:
     return result
 
 
+def import_file(rows: int) -> bytes:
+    """A CSV export of another system: ``rows`` students, Chinese headers, UTF-8 with BOM."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["姓名", "出生日期", "证件类型", "证件号码", "手机", "目标语言", "状态", "入学日期"]
+    )
+    for i in range(rows):
+        writer.writerow(
+            [
+                "王小明",
+                f"{1980 + i % 20}-0{1 + i % 9}-1{i % 10}",
+                "passport",
+                f"E{30_000_000 + i}",
+                f"136{i:08d}",
+                "en",
+                ["enrolled", "completed", "withdrawn"][i % 3],
+                "2020-09-01",
+            ]
+        )
+    return out.getvalue().encode("utf-8-sig")
+
+
+def import_rate(folder: Path, rows: int) -> tuple[float, str]:
+    """Rows per second of the bulk import of a CSV (in process, the path ``import.start`` runs)."""
+    data = import_file(rows)
+    with _database(folder) as url:
+        upgrade(url)
+        db = Database(url, MasterKey.generate())
+        store = LocalObjectStore(folder / "import-objects")
+        store.ensure_bucket("documents")
+        importer = Importer(
+            db, {"SH01": Branch(code="SH01", name="上海一校")}, DocumentStore(store, "documents")
+        )
+        officer = Actor(id="bench-officer", roles={Role.ENROLMENT_OFFICER}, branches={"SH01"})
+        started = time.perf_counter()
+        report = importer.import_file(
+            Caller(officer),
+            io.BytesIO(data),
+            branch="SH01",
+            format=ImportFormat.CSV,
+            source_system="bench",
+        )
+        seconds = time.perf_counter() - started
+        db.dispose()
+    if report.imported != rows:
+        raise RuntimeError(f"imported {report.imported} of {rows} rows")
+    return rows / seconds, url.split(":", 1)[0]
+
+
 def main() -> None:
     args = arguments(__doc__ or "")
     count = 2_000 if args.quick else 20_000
@@ -135,6 +195,9 @@ def main() -> None:
                     engine = url.split(":", 1)[0]
         finally:
             server.stop()
+    import_rows = 5_000 if args.quick else 100_000
+    with tempfile.TemporaryDirectory() as tmp:
+        imported, import_engine = import_rate(Path(tmp), import_rows)
     echo = count / echo_s
     rate = count / submit_s
     p50 = percentile(submit_lat, 50) * 1000
@@ -148,6 +211,13 @@ def main() -> None:
             Figure("intake", "submit_p50_ms", p50, "ms", note=note),
             Figure("intake", "submit_p99_ms", p99, "ms", goal=100.0, note=note),
             Figure("intake", "echo_requests_per_s", echo, "1/s", note="raw NATS echo, same client"),
+            Figure(
+                "intake",
+                "import_rows_per_s",
+                imported,
+                "1/s",
+                note=f"{import_rows:,}-row CSV, bulk path, {import_engine}",
+            ),
             Figure(
                 "intake",
                 "echo_p99_ms",

@@ -130,7 +130,7 @@ class GroupCommitter:
                     savepoint = uow.connection.begin_nested()
                     try:
                         result = pending.job(uow)
-                    except Exception as error:
+                    except BaseException as error:  # a job must never kill the writer thread
                         savepoint.rollback()
                         uow.audit.discard_after(mark)
                         uow.session.forget()
@@ -140,7 +140,7 @@ class GroupCommitter:
                     done.append((pending, result))
                 uow.commit()
             self.batches += 1
-        except Exception as error:
+        except BaseException as error:  # every caller hears of it; the writer lives on
             for pending, _ in done:
                 pending.future.set_exception(error)
             for pending in batch:

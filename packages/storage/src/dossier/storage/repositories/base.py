@@ -103,8 +103,12 @@ class Session:
 
     # -- blind indexes -------------------------------------------------------------
 
-    def write_index(self, owner_kind: str, owner_id: str, digests: dict[IndexKind, str]) -> None:
-        self.drop_index(owner_kind, [owner_id])
+    def write_index(
+        self, owner_kind: str, owner_id: str, digests: dict[IndexKind, str], *, new: bool = False
+    ) -> None:
+        """Replace the owner's index rows (``new``: the owner was just added; nothing to drop)."""
+        if not new:
+            self.drop_index(owner_kind, [owner_id])
         self.conn.execute(insert(blind_indexes), index_rows(owner_kind, owner_id, digests))
 
     def drop_index(self, owner_kind: str, owner_ids: Sequence[str]) -> None:
@@ -130,13 +134,20 @@ class Session:
     # -- document references -------------------------------------------------------
 
     def write_documents(
-        self, owner_kind: str, owner_id: str, documents: Sequence[DocumentRef]
+        self,
+        owner_kind: str,
+        owner_id: str,
+        documents: Sequence[DocumentRef],
+        *,
+        new: bool = False,
     ) -> None:
-        self.conn.execute(
-            delete(document_refs).where(
-                document_refs.c.owner_kind == owner_kind, document_refs.c.owner_id == owner_id
+        """Replace the owner's document references (``new``: just added; nothing to delete)."""
+        if not new:
+            self.conn.execute(
+                delete(document_refs).where(
+                    document_refs.c.owner_kind == owner_kind, document_refs.c.owner_id == owner_id
+                )
             )
-        )
         if documents:
             self.conn.execute(insert(document_refs), document_rows(owner_kind, owner_id, documents))
 

@@ -30,8 +30,8 @@ class ChangeRequestRepository:
 
     def add(self, change: ChangeRequest) -> None:
         key_id = self._s.student_key_id(change.student_number)
-        self._s.conn.execute(insert(table).values(self._values(change, key_id)))
-        self._s.write_documents(KIND, change.id, change.documents)
+        self._s.conn.execute(insert(table), self._values(change, key_id))
+        self._s.write_documents(KIND, change.id, change.documents, new=True)
 
     def update(self, change: ChangeRequest) -> None:
         key_id = self._s.key_id_of(table, table.c.id, change.id, KIND)

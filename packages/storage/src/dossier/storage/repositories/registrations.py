@@ -42,9 +42,10 @@ class RegistrationRepository:
 
     def add(self, registration: Registration) -> None:
         key_id = self._s.new_key()
-        self._s.conn.execute(insert(table).values(registration_row(self._s, registration, key_id)))
-        self._s.write_documents(KIND, registration.id, registration.documents)
-        self._s.write_index(KIND, registration.id, self._s.indexer.digests(registration.applicant))
+        self._s.conn.execute(insert(table), registration_row(self._s, registration, key_id))
+        self._s.write_documents(KIND, registration.id, registration.documents, new=True)
+        digests = self._s.indexer.digests(registration.applicant)
+        self._s.write_index(KIND, registration.id, digests, new=True)
 
     def update(self, registration: Registration) -> None:
         """Store a changed registration over ``version - 1``; `Conflict` if someone was first."""
