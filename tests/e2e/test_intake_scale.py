@@ -14,6 +14,7 @@ import sqlalchemy
 
 from dossier.core.policy import Role
 from dossier.core.student_number import DEFAULT_FORMAT
+from dossier.messaging.events import EVENTS_STREAM
 from dossier.storage.schema import audit_log, outbox, registrations, students
 from tests.support.load import admit_many
 from tests.support.stack import Stack
@@ -43,13 +44,17 @@ def _events(nats_url: str, subject: str) -> tuple[int, int]:
     async def read() -> tuple[int, int]:
         nc = await nats.connect(nats_url)
         js = nc.jetstream()
+        stored = (await js.stream_info(EVENTS_STREAM, subjects_filter=subject)).state.subjects
+        expected = (stored or {}).get(subject, 0)
         sub = await js.pull_subscribe(subject, durable=f"check-{time.monotonic_ns()}")
         ids: list[str] = []
-        while True:
+        quiet = 0
+        while len(ids) < expected and quiet < 10:
             try:
-                batch = await sub.fetch(500, timeout=1)
-            except nats.errors.TimeoutError:
-                break
+                batch = await sub.fetch(500, timeout=3)
+            except TimeoutError:  # nats' own and asyncio's alike, under load
+                quiet += 1
+                continue
             for message in batch:
                 ids.append((message.headers or {}).get("Nats-Msg-Id", ""))
                 await message.ack()

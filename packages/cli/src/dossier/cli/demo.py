@@ -166,7 +166,7 @@ class Walkthrough:
         certificate: dict[str, Any] = {}
         for _ in range(100):
             page = await operator.send(ListCertificates(branch="SH01"))
-            if page["items"]:
+            if page["items"] and page["items"][0].get("verification"):
                 certificate = page["items"][0]
                 break
             await asyncio.sleep(0.2)
