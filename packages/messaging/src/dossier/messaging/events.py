@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from attrs import frozen
-from nats import errors as nats_errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
@@ -183,7 +182,7 @@ class DurableConsumer:
         subscription = await self._subscription()
         try:
             messages = await subscription.fetch(self.batch, timeout=timeout)
-        except nats_errors.TimeoutError:
+        except TimeoutError:  # nats' own and asyncio's: an empty pull is no failure
             return 0
         for message in messages:
             await self._handle(message)
@@ -229,12 +228,20 @@ class DurableConsumer:
         )
 
     async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.consume_once()
-            except Exception:
-                log.warning("consumer %s failed; retrying", self.durable, exc_info=True)
-                await asyncio.sleep(1.0)
+        """Consume until stopped or cancelled; the pull subscription is always closed after,
+        so draining the connection never waits on it."""
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self.consume_once()
+                except Exception:
+                    log.warning("consumer %s failed; retrying", self.durable, exc_info=True)
+                    await asyncio.sleep(1.0)
+        finally:
+            if self._pull is not None:
+                pull, self._pull = self._pull, None
+                with contextlib.suppress(Exception):
+                    await pull.unsubscribe()
 
     async def close(self) -> None:
         self._stopping.set()
