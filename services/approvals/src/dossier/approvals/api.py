@@ -28,6 +28,7 @@ from dossier.core.records import (
     LearningNeeds,
     Payment,
 )
+from dossier.core.views import GuardianView, PersonView
 
 # -- change requests (信息变更) -----------------------------------------------------------
 
@@ -386,27 +387,6 @@ class DisclosureView:
 @frozen(kw_only=True)
 class DisclosurePage:
     items: tuple[DisclosureView, ...]
-
-
-@frozen(kw_only=True)
-class PersonView:
-    """Personal details as the caller's role may see them (masked where the role requires)."""
-
-    name: str
-    gender: str
-    birth_date: str
-    id_document_type: str
-    id_number: str
-    phone: str
-    email: str | None = None
-    address: str | None = None
-
-
-@frozen(kw_only=True)
-class GuardianView:
-    name: str
-    relation: str
-    phone: str
 
 
 @frozen(kw_only=True)

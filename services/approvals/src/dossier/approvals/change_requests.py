@@ -33,7 +33,7 @@ from dossier.approvals.api import (
 )
 from dossier.approvals.base import Base, Caller, decoded, hide_unless, page_limit
 from dossier.approvals.notices import code_hash, notify
-from dossier.approvals.views import Masker, change_receipt, change_summary, change_view
+from dossier.approvals.views import change_receipt, change_summary, change_view
 from dossier.core.attachments import reference
 from dossier.core.changes import apply_changes, current_value, describe_changes, parse_value
 from dossier.core.changes import render_value as rendered
@@ -54,6 +54,7 @@ from dossier.core.lifecycles import (
 )
 from dossier.core.policy import Actor, Operation, Subject
 from dossier.core.records import ChangeRequest, FieldChange, StudentDossier
+from dossier.core.views import Masker
 from dossier.storage.audit import AuditSpec
 from dossier.storage.uow import UnitOfWork
 

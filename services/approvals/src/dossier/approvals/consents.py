@@ -21,7 +21,7 @@ from dossier.approvals.api import (
     ListDisclosures,
 )
 from dossier.approvals.base import Base, Caller
-from dossier.approvals.views import consent_view, disclosure_view, student_only
+from dossier.approvals.views import consent_view, disclosure_view
 from dossier.core.changes import CHANGEABLE
 from dossier.core.commands import RecordConsent, RecordDisclosure, WithdrawConsent
 from dossier.core.consent import grant_consent, record_disclosure, withdraw_consent
@@ -29,6 +29,7 @@ from dossier.core.enums import ConsentGiver
 from dossier.core.errors import Problem, ValidationError
 from dossier.core.policy import Operation
 from dossier.core.records import Consent, Disclosure
+from dossier.core.views import student_only
 from dossier.storage.audit import AuditSpec
 from dossier.storage.uow import UnitOfWork
 

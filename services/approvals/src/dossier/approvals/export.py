@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from dossier.approvals.api import DossierExport, ExportDossier, ExportedDocument
 from dossier.approvals.base import Base, Caller
 from dossier.approvals.views import (
-    Masker,
     change_view,
     consent_view,
     destruction_view,
@@ -23,6 +22,7 @@ from dossier.approvals.views import (
 )
 from dossier.core.policy import Operation
 from dossier.core.records import DocumentRef, StudentDossier
+from dossier.core.views import Masker
 from dossier.storage.audit import AuditSpec
 from dossier.storage.objects import ObjectNotFound
 from dossier.storage.uow import UnitOfWork

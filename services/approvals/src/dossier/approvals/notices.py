@@ -24,10 +24,10 @@ from datetime import datetime
 
 from dossier.approvals.api import ListNotifications, NotificationPage, NotificationView
 from dossier.approvals.base import Base, Caller, page_limit
-from dossier.approvals.views import student_only
 from dossier.core.hookspecs import Notice
 from dossier.core.plugins import BranchRules
 from dossier.core.policy import Operation
+from dossier.core.views import student_only
 from dossier.storage import crypto
 from dossier.storage.repositories.notifications import TOKEN_PLACEHOLDER, StoredNotification
 from dossier.storage.uow import UnitOfWork

@@ -17,17 +17,12 @@ from dossier.approvals.api import (
     DisclosureView,
     FeedbackView,
     FieldChangeView,
-    GuardianView,
     HoldView,
-    PersonView,
     StatusLine,
     StatusView,
 )
-from dossier.core.changes import CHANGEABLE
 from dossier.core.enums import ChangeStatus
-from dossier.core.hookspecs import FieldKind
-from dossier.core.plugins import BranchRules
-from dossier.core.policy import Actor, Role
+from dossier.core.policy import Actor
 from dossier.core.records import (
     ChangeRequest,
     Consent,
@@ -35,74 +30,11 @@ from dossier.core.records import (
     Disclosure,
     Feedback,
     FieldChange,
-    Guardian,
     LegalHold,
-    PersonalDetails,
     StatusChange,
     StudentDossier,
 )
-
-_ROLE_ORDER = (
-    Role.ADMIN,
-    Role.ENROLMENT_OFFICER,
-    Role.APPROVER,
-    Role.STUDENT,
-    Role.FRONT_DESK,
-    Role.REVIEWER,
-    Role.OPERATOR,
-    Role.AUDITOR,
-)
-
-
-def viewing_role(actor: Actor) -> Role:
-    """The role whose masking applies: the most privileged one the actor holds."""
-    return next(role for role in _ROLE_ORDER if role in actor.roles)
-
-
-def student_only(actor: Actor) -> bool:
-    """A student acting for themself, with no staff role besides."""
-    return actor.roles == frozenset({Role.STUDENT})
-
-
-class Masker:
-    def __init__(self, rules: BranchRules, actor: Actor) -> None:
-        self.rules = rules
-        self.role = viewing_role(actor)
-
-    def __call__(self, kind: FieldKind, value: str | None) -> str:
-        return "" if value is None else self.rules.mask(kind, value, self.role)
-
-    def change_value(self, path: str, value: str | None) -> str | None:
-        """A change request's text value (``personal.id_document`` is ``<type>:<number>``)."""
-        if value is None:
-            return None
-        kind = CHANGEABLE.get(path, FieldKind.FREE_TEXT)
-        if kind is FieldKind.ID_DOCUMENT:
-            document_type, _, number = value.partition(":")
-            return f"{document_type}:{self(kind, number)}"
-        return self(kind, value)
-
-    def person(self, person: PersonalDetails) -> PersonView:
-        return PersonView(
-            name=self(FieldKind.PERSON_NAME, person.name),
-            gender=person.gender.value,
-            birth_date=self(FieldKind.BIRTH_DATE, person.birth_date.isoformat()),
-            id_document_type=person.id_document.type.value,
-            id_number=self(FieldKind.ID_DOCUMENT, person.id_document.number),
-            phone=self(FieldKind.PHONE, person.phone),
-            email=None if person.email is None else self(FieldKind.EMAIL, person.email),
-            address=None if person.address is None else self(FieldKind.ADDRESS, person.address),
-        )
-
-    def guardian(self, guardian: Guardian | None) -> GuardianView | None:
-        if guardian is None:
-            return None
-        return GuardianView(
-            name=self(FieldKind.PERSON_NAME, guardian.name),
-            relation=guardian.relation,
-            phone=self(FieldKind.PHONE, guardian.phone),
-        )
-
+from dossier.core.views import Masker, student_only
 
 # -- change requests -------------------------------------------------------------------------
 

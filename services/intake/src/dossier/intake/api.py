@@ -21,6 +21,7 @@ from dossier.core.enums import (
     StudentStatus,
 )
 from dossier.core.records import DocumentRef, LearningNeeds
+from dossier.core.views import GuardianView, PersonView
 
 # -- queries and intake-only commands ---------------------------------------------------
 
@@ -127,27 +128,6 @@ class ResumeImport:
 
 
 # -- views ------------------------------------------------------------------------------
-
-
-@frozen(kw_only=True)
-class PersonView:
-    """Personal details as the caller's role may see them (masked where the role requires)."""
-
-    name: str
-    gender: str
-    birth_date: str
-    id_document_type: str
-    id_number: str
-    phone: str
-    email: str | None = None
-    address: str | None = None
-
-
-@frozen(kw_only=True)
-class GuardianView:
-    name: str
-    relation: str
-    phone: str
 
 
 @frozen(kw_only=True)

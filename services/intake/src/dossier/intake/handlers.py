@@ -58,6 +58,7 @@ from dossier.core.records import (
     Registration,
     StudentDossier,
 )
+from dossier.core.views import Masker
 from dossier.intake.api import (
     AddDocument,
     DocumentContent,
@@ -76,7 +77,6 @@ from dossier.intake.api import (
     SearchResult,
 )
 from dossier.intake.views import (
-    Masker,
     dossier_summary,
     dossier_view,
     registration_summary,

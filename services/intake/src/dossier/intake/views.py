@@ -3,67 +3,18 @@
 from __future__ import annotations
 
 from dossier.core.hookspecs import FieldKind
-from dossier.core.plugins import BranchRules
-from dossier.core.policy import Actor, Role
-from dossier.core.records import Guardian, PersonalDetails, Registration, StudentDossier
+from dossier.core.records import Registration, StudentDossier
+from dossier.core.views import Masker
 from dossier.intake.api import (
     DossierSummary,
     DossierView,
     DuplicateHint,
     EnrolmentView,
-    GuardianView,
     PaymentView,
-    PersonView,
     RegistrationSummary,
     RegistrationView,
     StatusLine,
 )
-
-_ROLE_ORDER = (
-    Role.ADMIN,
-    Role.ENROLMENT_OFFICER,
-    Role.APPROVER,
-    Role.STUDENT,
-    Role.FRONT_DESK,
-    Role.REVIEWER,
-    Role.OPERATOR,
-    Role.AUDITOR,
-)
-
-
-def viewing_role(actor: Actor) -> Role:
-    """The role whose masking applies: the most privileged one the actor holds."""
-    return next(role for role in _ROLE_ORDER if role in actor.roles)
-
-
-class Masker:
-    def __init__(self, rules: BranchRules, actor: Actor) -> None:
-        self.rules = rules
-        self.role = viewing_role(actor)
-
-    def __call__(self, kind: FieldKind, value: str | None) -> str:
-        return "" if value is None else self.rules.mask(kind, value, self.role)
-
-    def person(self, person: PersonalDetails) -> PersonView:
-        return PersonView(
-            name=self(FieldKind.PERSON_NAME, person.name),
-            gender=person.gender.value,
-            birth_date=self(FieldKind.BIRTH_DATE, person.birth_date.isoformat()),
-            id_document_type=person.id_document.type.value,
-            id_number=self(FieldKind.ID_DOCUMENT, person.id_document.number),
-            phone=self(FieldKind.PHONE, person.phone),
-            email=None if person.email is None else self(FieldKind.EMAIL, person.email),
-            address=None if person.address is None else self(FieldKind.ADDRESS, person.address),
-        )
-
-    def guardian(self, guardian: Guardian | None) -> GuardianView | None:
-        if guardian is None:
-            return None
-        return GuardianView(
-            name=self(FieldKind.PERSON_NAME, guardian.name),
-            relation=guardian.relation,
-            phone=self(FieldKind.PHONE, guardian.phone),
-        )
 
 
 def registration_view(
