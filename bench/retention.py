@@ -49,26 +49,23 @@ with an error instead of figures; a missed goal does not: the exit code is 0.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
-import http.client
 import multiprocessing
 import os
 import resource
 import secrets
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-import sqlalchemy
-from sqlalchemy import func, make_url, select
+from sqlalchemy import func, select
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: bench, tests
+
+from bench._harness import Figure, peak_rss_mb, report
 from dossier.core.branch import Branch
 from dossier.core.enums import Channel, DocumentKind, Gender, IdDocumentType, ReviewRunStatus
 from dossier.core.lifecycle import Context
@@ -81,7 +78,6 @@ from dossier.core.records import (
     PersonalDetails,
     Registration,
 )
-from dossier.messaging.embedded import free_port
 from dossier.retention.api import StartReview
 from dossier.retention.archive import BackupKey
 from dossier.retention.backups import Backups
@@ -93,11 +89,8 @@ from dossier.storage.db import Database
 from dossier.storage.keys import MasterKey
 from dossier.storage.migrations import upgrade
 from dossier.storage.objects import S3ObjectStore
-
-if TYPE_CHECKING:  # mypy knows the file as bench/_harness.py; run as a script, it is _harness
-    from bench._harness import Figure, peak_rss_mb, report
-else:
-    from _harness import Figure, peak_rss_mb, report
+from tests.support.postgres import throwaway_database
+from tests.support.s3 import S3Server, moto_server
 
 BENCH = "retention"
 ENV = "DOSSIER_BENCH_POSTGRES_URL"
@@ -120,11 +113,6 @@ BRANCHES = {BRANCH: Branch(code=BRANCH, name="上海一校")}
 REVIEWER = Actor(id="reviewer-bench", roles={Role.REVIEWER}, branches={BRANCH})
 NAMES = ("王小明", "李静", "张伟", "刘洋", "陈晨", "杨帆", "赵磊", "黄丽")
 
-S3_ACCESS_KEY = "dossier-bench"
-S3_SECRET_KEY = secrets.token_hex(16)
-"""moto accepts any credentials; these only make the minio client sign its requests."""
-S3_REGION = "us-east-1"
-
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
@@ -144,72 +132,8 @@ def arguments() -> argparse.Namespace:
 # -- PostgreSQL and S3 -----------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def throwaway_database(server_url: str) -> Iterator[str]:
-    """A fresh database ``dossier_bench_<random>`` on the server, dropped (forcibly) at the end."""
-    name = f"dossier_bench_{secrets.token_hex(6)}"
-    admin = sqlalchemy.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
-
-
-def _answers(port: int) -> bool:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-    try:
-        conn.request("GET", "/moto-api/")
-        conn.getresponse().read()
-    except OSError:
-        return False
-    finally:
-        conn.close()
-    return True
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-@contextlib.contextmanager
-def moto_server(startup_timeout: float = 60.0) -> Iterator[str]:
-    """Start ``python -m moto.server`` on a free port, wait until it answers; its endpoint."""
-    with tempfile.TemporaryFile() as output:
-        for _ in range(3):
-            port = free_port()
-            process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                deadline = time.monotonic() + startup_timeout
-                while process.poll() is None and time.monotonic() < deadline:
-                    if _answers(port):
-                        yield f"127.0.0.1:{port}"
-                        return
-                    time.sleep(0.1)
-            finally:
-                _stop(process)
-        output.seek(0)
-        tail = output.read()[-2000:].decode(errors="replace")
-        raise RuntimeError(f"moto server did not start:\n{tail}")
-
-
-def object_store(endpoint: str) -> S3ObjectStore:
-    return S3ObjectStore(endpoint, S3_ACCESS_KEY, S3_SECRET_KEY, region=S3_REGION)
+def object_store(s3: S3Server) -> S3ObjectStore:
+    return S3ObjectStore(s3.endpoint, s3.access_key, s3.secret_key, region=s3.region)
 
 
 # -- filling ---------------------------------------------------------------------------------
@@ -389,7 +313,7 @@ def main() -> None:
     server = os.environ.get(ENV, DEFAULT_URL)
     master = MasterKey.from_bytes(os.urandom(32))
     with (
-        moto_server() as endpoint,
+        moto_server() as s3,
         throwaway_database(server) as url,
         throwaway_database(server) as target_url,
     ):
@@ -398,7 +322,7 @@ def main() -> None:
         db = Database(url, master)
         target = Database(target_url, master)
         try:
-            figures = measure(db, url, target, master, object_store(endpoint), count)
+            figures = measure(db, url, target, master, object_store(s3), count)
         finally:
             db.dispose()
             target.dispose()

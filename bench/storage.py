@@ -46,17 +46,16 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
-import secrets
 import statistics
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import psycopg
 import sqlalchemy
@@ -73,10 +72,12 @@ from sqlalchemy import (
     Text,
     func,
     insert,
-    make_url,
     select,
 )
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: bench, tests
+
+from bench._harness import Figure, arguments, peak_rss_mb, percentile, report
 from dossier.core import lifecycles
 from dossier.core.enums import Channel, DocumentKind, Gender, IdDocumentType, RegistrationStatus
 from dossier.core.lifecycle import Context
@@ -96,11 +97,7 @@ from dossier.storage.group_commit import GroupCommitter
 from dossier.storage.keys import MasterKey
 from dossier.storage.migrations import upgrade
 from dossier.storage.uow import UnitOfWork
-
-if TYPE_CHECKING:  # mypy knows the file as bench/_harness.py; run as a script, it is _harness
-    from bench._harness import Figure, arguments, peak_rss_mb, percentile, report
-else:
-    from _harness import Figure, arguments, peak_rss_mb, percentile, report
+from tests.support.postgres import throwaway_database
 
 BENCH = "storage"
 ENV = "DOSSIER_BENCH_POSTGRES_URL"
@@ -130,24 +127,6 @@ def log(message: str) -> None:
 
 
 # -- the throwaway database ---------------------------------------------------------------
-
-
-@contextmanager
-def throwaway_database(server_url: str) -> Iterator[str]:
-    """A fresh database ``dossier_bench_<random>`` on the server, dropped (forcibly) at the end."""
-    name = f"dossier_bench_{secrets.token_hex(6)}"
-    admin = sqlalchemy.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
-
 
 # -- registrations to admit ------------------------------------------------------------------
 
