@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from dossier.messaging.embedded import free_port, port_is_free
 from dossier.messaging.tokens import generate_private_key, private_key_from, public_key_text
 from dossier.retention.archive import BackupKey
 from dossier.storage.keys import MasterKey
@@ -22,13 +23,17 @@ url = "sqlite:///dossier.db"
 
 [keys]
 # The master key wraps every student's data key. Losing it loses every record;
-# keep a copy offline. Rotate with `dossier keys rotate`.
+# keep a copy offline. Rotate with `dossier keys rotate` (docs/operations.md).
 master_key_file = "keys/master.key"
 # Actor tokens: the private key signs (CLI, gateway), the public key verifies (services).
 token_private_key_file = "keys/token.key"
 token_public_key = "{public_key}"
 # Backups are sealed with this key: keep a copy offline, apart from the backups.
 backup_key_file = "keys/backup.key"
+# While rotating: the old master key(s), to unwrap data keys not yet re-wrapped,
+# and the old token public key(s), accepted until their tokens expire.
+# retired_master_key_files = ["keys/master-2026.key"]
+# retired_token_public_keys = ["..."]
 
 [nats]
 servers = ["{nats_url}"]
@@ -51,6 +56,12 @@ backups_bucket = "dossier-backups"
 backup_retention_days = 30
 backup_part_mb = 8
 
+[metrics]
+# Each service answers /metrics (Prometheus), /healthz (ready) and /livez on this port;
+# 0 turns it off. `dossier up` gives each embedded service a free port of its own.
+host = "127.0.0.1"
+port = 9464
+
 # One table per branch (校区). plugins: extra rule plugins (entry points "dossier.plugins").
 [branches.SH01]
 name = "上海一校"
@@ -69,23 +80,34 @@ class AlreadyInitialised(Exception):
     pass
 
 
-def _write_secret(path: Path, text: str) -> None:
+def write_secret(path: Path, text: str) -> None:
+    """A new file readable by its owner only; never over an existing key."""
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(text + "\n")
 
 
-def initialise(folder: Path, nats_url: str = "nats://127.0.0.1:4222") -> Path:
+DEFAULT_NATS_PORT = 4222
+
+
+def _local_nats_url() -> str:
+    """NATS's usual port for the embedded server, unless something listens there already."""
+    port = DEFAULT_NATS_PORT if port_is_free(DEFAULT_NATS_PORT) else free_port()
+    return f"nats://127.0.0.1:{port}"
+
+
+def initialise(folder: Path, nats_url: str | None = None) -> Path:
     """Create ``folder`` with keys and a configuration file; refuse to overwrite one."""
+    nats_url = nats_url or _local_nats_url()
     config = folder / CONFIG_NAME
     if config.exists():
         raise AlreadyInitialised(str(config))
     folder.mkdir(parents=True, exist_ok=True)
     token_key = generate_private_key()
-    _write_secret(folder / "keys" / "master.key", MasterKey.generate().to_base64())
-    _write_secret(folder / "keys" / "token.key", token_key)
-    _write_secret(folder / "keys" / "backup.key", BackupKey.generate())
+    write_secret(folder / "keys" / "master.key", MasterKey.generate().to_base64())
+    write_secret(folder / "keys" / "token.key", token_key)
+    write_secret(folder / "keys" / "backup.key", BackupKey.generate())
     config.write_text(
         TEMPLATE.format(public_key=public_key_text(private_key_from(token_key)), nats_url=nats_url),
         encoding="utf-8",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from dossier.cli import backup_commands, retention_commands
+from dossier.cli import backup_commands, key_commands, retention_commands
 from dossier.cli.init import CONFIG_NAME, AlreadyInitialised, initialise
 from dossier.core.errors import DossierError
 from dossier.core.policy import Actor, Role
@@ -67,6 +67,7 @@ def init(home: Path) -> None:
     except AlreadyInitialised as exists:
         raise click.ClickException(f"{exists} exists already; not overwritten") from None
     click.echo(f"wrote {config}")
+    click.echo(f"nats      {load_config(config).nats.servers[0]} (started by `dossier up`)")
     click.echo(f"keys in {home / 'keys'} (readable by you only); keep a copy of master.key offline")
 
 
@@ -131,7 +132,10 @@ def up(home: Path) -> None:
     click.echo(f"database  {_redacted(stack.config.storage.database_url)}")
     click.echo(f"objects   {stack.config.objects.kind} {stack.config.objects.path}")
     click.echo(f"services  {', '.join(stack.services)}  (logs in {stack.home / 'logs'})")
+    for service, port in stack.metrics_ports.items():
+        click.echo(f"  {service:<10} http://127.0.0.1:{port}/metrics  /healthz")
     click.echo("Dossier is up. Ctrl-C stops it.")
+    sys.stdout.flush()
     stopping: list[int] = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda number, _frame: stopping.append(number))
@@ -144,6 +148,36 @@ def up(home: Path) -> None:
     down = [name for name, alive in stack.running().items() if not alive]
     if down and not stopping:
         raise click.ClickException(f"stopped because {', '.join(down)} exited; see logs")
+
+
+@cli.command()
+@click.option(
+    "--interval", type=float, default=1.0, show_default=True, help="Seconds between samples."
+)
+@click.option("--endpoints", is_flag=True, help="One line per endpoint too.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_obj
+def status(home: Path, interval: float, endpoints: bool, as_json: bool) -> None:
+    """Services, instances, request rates and errors (from $SRV.STATS); exit 1 if one is missing."""
+    import asyncio
+
+    from nats.errors import Error as NatsError
+
+    from dossier.cli.stack import SERVICES
+    from dossier.cli.status import collect, render
+
+    config = _config(home)
+    try:
+        found = asyncio.run(collect(config.nats, SERVICES, interval=interval))
+    except (OSError, TimeoutError, NatsError) as error:
+        servers = ", ".join(config.nats.servers)
+        raise click.ClickException(
+            f"NATS at {servers} does not answer ({type(error).__name__})"
+        ) from None
+    shown = json.dumps(found.to_json(), ensure_ascii=False) if as_json else render(found, endpoints)
+    click.echo(shown)
+    if not found.ok:
+        sys.exit(1)
 
 
 def _redacted(url: str) -> str:
@@ -234,6 +268,7 @@ def demo(keep_home: Path | None) -> None:
 
 backup_commands.register(cli, _config)
 retention_commands.register(cli, _config)
+key_commands.register(cli, _config)
 
 if __name__ == "__main__":
     cli(prog_name="dossier")

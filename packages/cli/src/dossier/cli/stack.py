@@ -24,7 +24,7 @@ from nats.errors import TimeoutError as NatsTimeout
 
 from dossier.cli.init import CONFIG_NAME
 from dossier.messaging.config import Config, load_config
-from dossier.messaging.embedded import NatsServer
+from dossier.messaging.embedded import NatsServer, free_port
 from dossier.storage.migrations import upgrade
 
 SERVICES = ("intake", "approvals", "retention")
@@ -43,6 +43,7 @@ class EmbeddedStack:
             log_file=self.home / "logs" / "nats-server.log",
         )
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.metrics_ports: dict[str, int] = {}
 
     @property
     def nats_url(self) -> str:
@@ -53,19 +54,26 @@ class EmbeddedStack:
         self.nats.start()
         upgrade(self.config.storage.database_url)
         for service in self.services:
-            log = (self.home / "logs" / f"{service}.log").open("ab")
-            self._processes[service] = subprocess.Popen(  # noqa: S603 - our own module
-                [
-                    sys.executable,
-                    "-m",
-                    f"dossier.{service}.service",
-                    "--config",
-                    str(self.config_path),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
+            self.metrics_ports[service] = free_port()
+            with (self.home / "logs" / f"{service}.log").open("ab") as log:
+                self._processes[service] = subprocess.Popen(  # noqa: S603 - our own module
+                    [
+                        sys.executable,
+                        "-m",
+                        f"dossier.{service}.service",
+                        "--config",
+                        str(self.config_path),
+                    ],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env={
+                        **os.environ,
+                        "PYTHONUNBUFFERED": "1",
+                        "DOSSIER_LOG_FORMAT": "json",
+                        "DOSSIER_METRICS_HOST": "127.0.0.1",
+                        "DOSSIER_METRICS_PORT": str(self.metrics_ports[service]),
+                    },
+                )
         deadline = time.monotonic() + timeout
         waiting = set(self.services)
         while waiting:

@@ -10,8 +10,10 @@ setting                        environment variable
 =============================  ==============================
 database.url                   DOSSIER_DATABASE_URL
 keys.master_key_file           DOSSIER_MASTER_KEY_FILE
+keys.retired_master_key_files  DOSSIER_RETIRED_MASTER_KEY_FILES
 keys.token_private_key_file    DOSSIER_TOKEN_PRIVATE_KEY_FILE
 keys.token_public_key          DOSSIER_TOKEN_PUBLIC_KEY
+keys.retired_token_public_keys DOSSIER_RETIRED_TOKEN_PUBLIC_KEYS
 keys.backup_key_file           DOSSIER_BACKUP_KEY_FILE
 nats.servers (comma-separated) DOSSIER_NATS_URL
 nats.credentials_file          DOSSIER_NATS_CREDENTIALS
@@ -20,7 +22,12 @@ objects.path                   DOSSIER_OBJECTS_PATH
 objects.endpoint               DOSSIER_S3_ENDPOINT
 objects.access_key             DOSSIER_S3_ACCESS_KEY
 objects.secret_key             DOSSIER_S3_SECRET_KEY
+metrics.host                   DOSSIER_METRICS_HOST
+metrics.port (0: off)          DOSSIER_METRICS_PORT
 =============================  ==============================
+
+Logging is set by environment only: ``DOSSIER_LOG_LEVEL`` and
+``DOSSIER_LOG_FORMAT`` (``json``, ``text``; default JSON unless on a terminal).
 """
 
 from __future__ import annotations
@@ -69,6 +76,14 @@ class RetentionSettings:
 
 
 @frozen(kw_only=True)
+class MetricsSettings:
+    """Where a service answers ``/metrics``, ``/healthz`` and ``/livez``; port 0 turns it off."""
+
+    host: str = "127.0.0.1"
+    port: int = 9464
+
+
+@frozen(kw_only=True)
 class Config:
     base_dir: Path
     storage: StorageSettings
@@ -76,7 +91,9 @@ class Config:
     objects: ObjectSettings
     token_public_key: str
     token_private_key_file: Path | None = None
+    retired_token_public_keys: tuple[str, ...] = ()
     retention: RetentionSettings = field(factory=RetentionSettings)
+    metrics: MetricsSettings = field(factory=MetricsSettings)
     branches: Mapping[str, Branch] = field(factory=dict)
 
     def branch(self, code: str) -> Branch | None:
@@ -98,6 +115,10 @@ def _sqlite_relative(url: str, base: Path) -> str:
     return url
 
 
+def _listed(value: str | None) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()] if value else []
+
+
 def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     env = os.environ if environ is None else environ
     base = path.resolve().parent
@@ -108,11 +129,18 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     nats = data.get("nats", {})
     objects = data.get("objects", {})
     retention = data.get("retention", {})
+    metrics = data.get("metrics", {})
     problems: list[Problem] = []
 
     url = env.get("DOSSIER_DATABASE_URL") or database.get("url", "sqlite:///var/dossier.db")
     master_file = _path(base, env.get("DOSSIER_MASTER_KEY_FILE") or keys.get("master_key_file"))
     public_key = env.get("DOSSIER_TOKEN_PUBLIC_KEY") or keys.get("token_public_key", "")
+    retired_files = _listed(env.get("DOSSIER_RETIRED_MASTER_KEY_FILES")) or keys.get(
+        "retired_master_key_files", []
+    )
+    retired_tokens = _listed(env.get("DOSSIER_RETIRED_TOKEN_PUBLIC_KEYS")) or keys.get(
+        "retired_token_public_keys", []
+    )
     if not public_key:
         problems.append(Problem("keys.token_public_key", "required"))
     servers_env = env.get("DOSSIER_NATS_URL")
@@ -122,6 +150,12 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     kind = env.get("DOSSIER_OBJECTS_KIND") or objects.get("kind", "local")
     if kind not in {"local", "s3"}:
         problems.append(Problem("objects.kind", "not_allowed_value", {"allowed": "local, s3"}))
+    metrics_port = env.get("DOSSIER_METRICS_PORT") or metrics.get("port", 9464)
+    try:
+        metrics_port = int(metrics_port)
+    except (TypeError, ValueError):
+        problems.append(Problem("metrics.port", "wrong_type", {"expected": "integer"}))
+        metrics_port = 0
     try:
         branches = load_branches(data.get("branches", {}))
     except ValidationError as invalid:
@@ -133,7 +167,11 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     return Config(
         base_dir=base,
         storage=StorageSettings(
-            database_url=_sqlite_relative(url, base), master_key_file=master_file
+            database_url=_sqlite_relative(url, base),
+            master_key_file=master_file,
+            retired_master_key_files=tuple(
+                path for path in (_path(base, str(f)) for f in retired_files) if path
+            ),
         ),
         nats=NatsSettings(
             servers=tuple(servers),
@@ -157,6 +195,7 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
             backups_bucket=objects.get("backups_bucket", "dossier-backups"),
         ),
         token_public_key=public_key,
+        retired_token_public_keys=tuple(str(k) for k in retired_tokens),
         token_private_key_file=_path(
             base,
             env.get("DOSSIER_TOKEN_PRIVATE_KEY_FILE") or keys.get("token_private_key_file"),
@@ -167,6 +206,10 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
             ),
             backup_retention_days=int(retention.get("backup_retention_days", 30)),
             backup_part_mb=int(retention.get("backup_part_mb", 8)),
+        ),
+        metrics=MetricsSettings(
+            host=env.get("DOSSIER_METRICS_HOST") or metrics.get("host", "127.0.0.1"),
+            port=metrics_port,
         ),
         branches=branches,
     )

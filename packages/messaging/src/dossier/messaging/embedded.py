@@ -37,6 +37,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def wait_for_port(port: int, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -64,6 +73,10 @@ class NatsServer:
         return f"nats://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 10.0) -> None:
+        """Start the server; refuses when something else already listens on the port, which
+        would otherwise answer in its place."""
+        if not port_is_free(self.port):
+            raise OSError(f"127.0.0.1:{self.port} is taken by another process")
         self.store_dir.mkdir(parents=True, exist_ok=True)
         args = [nats_server_binary(), "-a", "127.0.0.1", "-p", str(self.port)]
         args += ["-js", "-sd", str(self.store_dir)]
@@ -80,6 +93,9 @@ class NatsServer:
         except TimeoutError:
             self.kill()
             raise
+        if self._process.poll() is not None:
+            self._process = None
+            raise RuntimeError(f"nats-server exited at start; see {log}")
 
     def stop(self, timeout: float = 10.0) -> None:
         if self._process is None:

@@ -1,9 +1,10 @@
 """Running a service process: connect to NATS, serve endpoints, relay the outbox, stop cleanly.
 
-Every Dossier service's ``main`` is `serve(config, spec, db)`: it connects
-with reconnect and backoff, makes sure the event streams exist, starts the
-endpoints and the outbox relay, and on SIGTERM or SIGINT stops taking
-requests, lets the ones in flight answer, stops the relay and drains.
+Every Dossier service's ``main`` is `serve(config, spec, db)`: it sets up
+structured logging, connects with reconnect and backoff, makes sure the
+event streams exist, starts the endpoints, the outbox relay and the metrics
+and health port, and on SIGTERM or SIGINT stops taking requests, lets the
+ones in flight answer, stops the relay and drains.
 """
 
 from __future__ import annotations
@@ -14,12 +15,19 @@ import signal
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 
-import nats
 from nats.aio.client import Client
 from nats.js.client import JetStreamContext
 
 from dossier.messaging.config import Config, NatsSettings, ObjectSettings
-from dossier.messaging.events import OutboxMessage, OutboxRelay, ensure_streams
+from dossier.messaging.events import (
+    EVENTS_STREAM,
+    PARKED_STREAM,
+    OutboxMessage,
+    OutboxRelay,
+    ensure_streams,
+)
+from dossier.messaging.logs import configure_logging
+from dossier.messaging.metrics import Health, MetricsServer, ServiceMetrics
 from dossier.messaging.service import ServiceRunner, ServiceSpec
 from dossier.messaging.tokens import TokenVerifier, public_key_from
 from dossier.storage.db import Database
@@ -31,9 +39,11 @@ log = logging.getLogger("dossier.runtime")
 
 async def connect(settings: NatsSettings, name: str) -> Client:
     """A connection that reconnects forever with backoff and logs its state changes."""
+    nc = Client()
 
     async def disconnected() -> None:
-        log.warning("nats disconnected", extra={"service": name})
+        if not nc.is_closed:  # closing on purpose is no news
+            log.warning("nats disconnected", extra={"service": name})
 
     async def reconnected() -> None:
         log.info("nats reconnected", extra={"service": name})
@@ -46,19 +56,20 @@ async def connect(settings: NatsSettings, name: str) -> Client:
         tls = ssl.create_default_context(cafile=str(settings.tls_ca_file))
         if settings.tls_cert_file is not None and settings.tls_key_file is not None:
             tls.load_cert_chain(str(settings.tls_cert_file), str(settings.tls_key_file))
-    return await nats.connect(
+    await nc.connect(
         servers=list(settings.servers),
         name=name,
         user_credentials=str(settings.credentials_file) if settings.credentials_file else None,
         tls=tls,
         allow_reconnect=True,
         max_reconnect_attempts=-1,
-        reconnect_time_wait=0.5,
+        reconnect_time_wait=0.5,  # type: ignore[arg-type]  # annotated int, sleeps a float
         connect_timeout=5,
         disconnected_cb=disconnected,
         reconnected_cb=reconnected,
         error_cb=error,
     )
+    return nc
 
 
 def object_store(settings: ObjectSettings) -> ObjectStore:
@@ -101,6 +112,54 @@ class DatabaseOutbox:
             uow.outbox.mark_sent(event_ids)
             uow.commit()
 
+    def backlog(self) -> int:
+        with self.db.unit_of_work() as uow:
+            return uow.outbox.backlog()
+
+
+GAUGE_EVERY_S = 5.0
+
+
+async def _watch(
+    name: str,
+    nc: Client,
+    js: JetStreamContext,
+    outbox: DatabaseOutbox,
+    metrics: ServiceMetrics,
+    health: Health,
+) -> None:
+    """Keep the gauges current: connection, outbox backlog, this service's consumers, parked."""
+    while True:
+        health.heartbeat()
+        metrics.nats_connected.labels(name).set(1 if nc.is_connected else 0)
+        try:
+            metrics.outbox_backlog.labels(name).set(await asyncio.to_thread(outbox.backlog))
+            for consumer in await js.consumers_info(EVENTS_STREAM):
+                durable = consumer.name
+                if durable.startswith(f"{name}-"):
+                    metrics.consumer_pending.labels(name, durable).set(consumer.num_pending or 0)
+                    metrics.consumer_unacked.labels(name, durable).set(
+                        consumer.num_ack_pending or 0
+                    )
+            parked = await js.stream_info(PARKED_STREAM)
+            metrics.parked.set(parked.state.messages)
+        except Exception as error:
+            log.debug("gauges not refreshed: %s", type(error).__name__)
+        await asyncio.sleep(GAUGE_EVERY_S)
+
+
+def verifier(config: Config) -> TokenVerifier:
+    return TokenVerifier(
+        public_key_from(config.token_public_key),
+        retired=tuple(public_key_from(k) for k in config.retired_token_public_keys),
+    )
+
+
+def _database_answers(db: Database) -> bool:
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
+    return True
+
 
 Extra = Callable[[Client, JetStreamContext], Awaitable[list["asyncio.Task[None]"]]]
 """Starts a service's own background tasks (consumers, schedules) once connected."""
@@ -110,14 +169,30 @@ async def serve(
     config: Config, spec: ServiceSpec, db: Database, extra: Extra | None = None
 ) -> None:
     """Run ``spec`` until SIGTERM/SIGINT, relaying ``db``'s outbox meanwhile."""
+    configure_logging(spec.name)
+    metrics = ServiceMetrics(spec.name)
     nc = await connect(config.nats, f"dossier-{spec.name}")
     js = nc.jetstream()
     await ensure_streams(js)
-    runner = ServiceRunner(nc, spec, TokenVerifier(public_key_from(config.token_public_key)))
+    runner = ServiceRunner(nc, spec, verifier(config), metrics=metrics)
     await runner.start()
-    relay = OutboxRelay(js, DatabaseOutbox(db))
+    outbox = DatabaseOutbox(db)
+    relay = OutboxRelay(js, outbox)
     relaying = asyncio.create_task(relay.run())
+    health = Health(
+        {
+            "nats": lambda: bool(nc.is_connected),
+            "serving": lambda: runner.serving,
+            "database": lambda: _database_answers(db),
+        }
+    )
+    http: MetricsServer | None = None
+    if config.metrics.port:
+        http = MetricsServer(metrics, health, config.metrics.host, config.metrics.port)
+        http.start()
+        log.info("metrics and health", extra={"port": http.port})
     background = await extra(nc, js) if extra is not None else []
+    background.append(asyncio.create_task(_watch(spec.name, nc, js, outbox, metrics, health)))
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -133,3 +208,5 @@ async def serve(
     relay.stop()
     await relaying
     await nc.drain()
+    if http is not None:
+        http.stop()

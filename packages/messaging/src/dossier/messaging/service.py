@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -30,6 +31,8 @@ from dossier.core.enums import Locale
 from dossier.core.errors import DossierError
 from dossier.core.policy import Actor
 from dossier.messaging import headers
+from dossier.messaging.logs import bind, request_context
+from dossier.messaging.metrics import ServiceMetrics
 from dossier.messaging.replies import (
     WireError,
     error_body,
@@ -84,16 +87,27 @@ class ServiceSpec:
 
 class ServiceRunner:
     def __init__(
-        self, nc: Client, spec: ServiceSpec, verifier: TokenVerifier, max_in_flight: int = 128
+        self,
+        nc: Client,
+        spec: ServiceSpec,
+        verifier: TokenVerifier,
+        max_in_flight: int = 128,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         self.nc = nc
         self._slots = asyncio.Semaphore(max_in_flight)
         self.spec = spec
         self.verifier = verifier
+        self.metrics = metrics or ServiceMetrics(spec.name)
         self._service: Service | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
 
+    @property
+    def serving(self) -> bool:
+        return self._service is not None and not self._service.stopped.is_set()
+
     async def start(self) -> None:
+        verbs = {endpoint.verb.replace(".", "-"): endpoint.verb for endpoint in self.spec.endpoints}
         self._service = await add_service(
             self.nc,
             name=f"dossier-{self.spec.name}",
@@ -101,6 +115,7 @@ class ServiceRunner:
             description=self.spec.description,
             metadata=dict(self.spec.metadata),
             queue_group=f"dossier-{self.spec.name}",
+            stats_handler=lambda stats: self.metrics.endpoint_stats(verbs.get(stats.name, "")),
         )
         group = self._service.add_group(name=self.spec.subject_prefix)
         for endpoint in self.spec.endpoints:
@@ -138,30 +153,29 @@ class ServiceRunner:
         given = request.headers or {}
         request_id = given.get(headers.REQUEST_ID) or str(uuid.uuid4())
         locale = _locale(given.get(headers.LOCALE)) or self.spec.default_locale
-        try:
-            context, body = self._prepare(endpoint, request, request_id, locale)
-            result = await asyncio.to_thread(endpoint.handler, context, body)
-            await request.respond(wire.dumps(result), headers={headers.REQUEST_ID: request_id})
-            outcome = "ok"
-        except DossierError as error:
-            await self._respond_error(request, error, locale, request_id)
-            outcome = error.code
-        except Exception:
-            log.exception(
-                "internal error",
-                extra={"service": self.spec.name, "verb": endpoint.verb, "request_id": request_id},
+        started = time.perf_counter()
+        self.metrics.in_flight.labels(self.spec.name).inc()
+        with request_context(service=self.spec.name, verb=endpoint.verb, request_id=request_id):
+            try:
+                context, body = self._prepare(endpoint, request, request_id, locale)
+                result = await asyncio.to_thread(endpoint.handler, context, body)
+                await request.respond(wire.dumps(result), headers={headers.REQUEST_ID: request_id})
+                outcome = "ok"
+            except DossierError as error:
+                await self._respond_error(request, error, locale, request_id)
+                outcome = error.code
+            except Exception:
+                log.exception("internal error")
+                await self._respond_error(request, internal_error(request_id), locale, request_id)
+                outcome = "internal_error"
+            finally:
+                self.metrics.in_flight.labels(self.spec.name).dec()
+            elapsed = time.perf_counter() - started
+            self.metrics.observe(endpoint.verb, outcome, elapsed)
+            log.info(
+                "request",
+                extra={"outcome": outcome, "duration_ms": round(elapsed * 1000, 3)},
             )
-            await self._respond_error(request, internal_error(request_id), locale, request_id)
-            outcome = "internal_error"
-        log.info(
-            "request",
-            extra={
-                "service": self.spec.name,
-                "verb": endpoint.verb,
-                "request_id": request_id,
-                "outcome": outcome,
-            },
-        )
 
     def _prepare(
         self, endpoint: Endpoint, request: Request, request_id: str, locale: Locale
@@ -170,6 +184,11 @@ class ServiceRunner:
             raise WireError("payload_too_large", {"max": endpoint.max_bytes})
         given = request.headers or {}
         actor = self.verifier.verify(given.get(headers.ACTOR))
+        bind(
+            role=",".join(sorted(role.value for role in actor.roles)),
+            branch=",".join(sorted(actor.branches)),
+            **({"student_number": actor.student_number} if actor.student_number else {}),
+        )
         key = given.get(headers.IDEMPOTENCY_KEY)
         if key is not None and not IDEMPOTENCY_KEY.match(key):
             raise WireError("idempotency_key_invalid")

@@ -87,28 +87,36 @@ class TokenIssuer:
 
 @frozen
 class TokenVerifier:
+    """Verifies with ``public_key``; while a signing key is being rotated, tokens signed by a
+    ``retired`` key are still accepted (until they expire or the key is dropped)."""
+
     public_key: Ed25519PublicKey
     audience: str = AUDIENCE
     leeway: timedelta = timedelta(seconds=30)
+    retired: tuple[Ed25519PublicKey, ...] = ()
 
     def verify(self, token: str | None) -> Actor:
         if not token:
             raise TokenRejected("token_missing")
-        try:
-            claims: Mapping[str, Any] = jwt.decode(
-                token,
-                self.public_key,
-                algorithms=[ALGORITHM],
-                audience=self.audience,
-                issuer=ISSUER,
-                leeway=self.leeway,
-                options={"require": ["sub", "exp", "iat", "aud", "iss"]},
-            )
-        except jwt.ExpiredSignatureError:
-            raise TokenRejected("token_expired") from None
-        except jwt.PyJWTError:
-            raise TokenRejected("token_invalid") from None
-        return _actor(claims)
+        for key in (self.public_key, *self.retired):
+            try:
+                claims: Mapping[str, Any] = jwt.decode(
+                    token,
+                    key,
+                    algorithms=[ALGORITHM],
+                    audience=self.audience,
+                    issuer=ISSUER,
+                    leeway=self.leeway,
+                    options={"require": ["sub", "exp", "iat", "aud", "iss"]},
+                )
+            except jwt.InvalidSignatureError:
+                continue
+            except jwt.ExpiredSignatureError:
+                raise TokenRejected("token_expired") from None
+            except jwt.PyJWTError:
+                raise TokenRejected("token_invalid") from None
+            return _actor(claims)
+        raise TokenRejected("token_invalid")
 
 
 def _actor(claims: Mapping[str, Any]) -> Actor:

@@ -32,6 +32,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 def create_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url`` with Dossier's per-dialect settings (see the module docstring)."""
     parsed = make_url(url)
+    # Errors quote no row values: they may reach a log line (see dossier.messaging.logs).
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -99,7 +101,8 @@ class Database:
     ) -> Database:
         """Open the configured database (master key through `load_master_key`), migrated to head."""
         settings = settings or StorageSettings.from_env()
-        db = cls(settings.database_url, load_master_key(settings, plugins))
+        retired = [MasterKey.from_file(path) for path in settings.retired_master_key_files]
+        db = cls(settings.database_url, load_master_key(settings, plugins), retired_keys=retired)
         if upgrade:
             db.upgrade()
         return db

@@ -101,6 +101,11 @@ class Outbox:
             for row in self._conn.execute(query).all()
         ]
 
+    def backlog(self) -> int:
+        """How many messages wait for the relay (the ``dossier_outbox_backlog`` gauge)."""
+        query = select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+        return int(self._conn.execute(query).scalar_one())
+
     def mark_sent(self, event_ids: Sequence[str], at: datetime | None = None) -> int:
         """Mark messages relayed; returns how many were still unsent."""
         if not event_ids:

@@ -27,6 +27,8 @@ class StorageSettings:
     database_url: str = DEFAULT_DATABASE_URL
     master_key_env: str = "DOSSIER_MASTER_KEY"
     master_key_file: Path | None = None
+    retired_master_key_files: tuple[Path, ...] = ()
+    """Master keys being rotated out: they only unwrap data keys not yet re-wrapped."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> StorageSettings:
