@@ -195,6 +195,9 @@ class ServiceRunner:
         if endpoint.mutating and key is None:
             raise WireError("idempotency_key_invalid")
         body: Any = wire.loads(request.data or b"{}", endpoint.body)
+        number = getattr(body, "student_number", None)
+        if isinstance(number, str):
+            bind(student_number=number)
         context = RequestContext(
             actor=actor, request_id=request_id, idempotency_key=key, locale=locale
         )
