@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class Stack:
             "DOSSIER_DATABASE_URL": self.database_url,
             "DOSSIER_NATS_URL": self.nats_url,
             "PYTHONUNBUFFERED": "1",
+            "DOSSIER_METRICS_PORT": "0",  # several instances per machine: no fixed port
         }
 
     def config(self) -> Config:
@@ -107,6 +109,30 @@ class Stack:
                 return
             time.sleep(0.2)
         raise TimeoutError(f"{instances} × dossier-{service} not serving after {timeout}s")
+
+    def start_gateway(self, port: int, timeout: float = 30) -> str:
+        """The gateway on ``port``, answering its health check; its base URL."""
+        log = (self.home / "gateway.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dossier.gateway.main", "--config", str(self.config_path)],
+            env={**self.env, "DOSSIER_GATEWAY_PORT": str(port)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.processes.append(process)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the gateway exited with {process.returncode}")
+            try:
+                with urllib.request.urlopen(f"{base}/api/v1/health", timeout=1) as answer:  # noqa: S310
+                    if answer.status == 200:
+                        return base
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"the gateway is not healthy after {timeout}s")
 
     def stop_all(self) -> None:
         for process in self.processes:

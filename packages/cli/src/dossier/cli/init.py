@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from dossier.messaging.embedded import free_port, port_is_free
@@ -56,6 +57,14 @@ backups_bucket = "dossier-backups"
 backup_retention_days = 30
 backup_part_mb = 8
 
+[gateway]
+# The web pages (dossier-gateway). Session cookies are signed with this key;
+# behind TLS set secure_cookies = true and public_url to the https address.
+host = "127.0.0.1"
+port = 8080
+session_key_file = "keys/session.key"
+secure_cookies = false
+
 [metrics]
 # Each service answers /metrics (Prometheus), /healthz (ready) and /livez on this port;
 # 0 turns it off. `dossier up` gives each embedded service a free port of its own.
@@ -108,6 +117,7 @@ def initialise(folder: Path, nats_url: str | None = None) -> Path:
     write_secret(folder / "keys" / "master.key", MasterKey.generate().to_base64())
     write_secret(folder / "keys" / "token.key", token_key)
     write_secret(folder / "keys" / "backup.key", BackupKey.generate())
+    write_secret(folder / "keys" / "session.key", secrets.token_urlsafe(48))
     config.write_text(
         TEMPLATE.format(public_key=public_key_text(private_key_from(token_key)), nats_url=nats_url),
         encoding="utf-8",

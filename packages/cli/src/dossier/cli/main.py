@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from dossier.cli import backup_commands, key_commands, retention_commands
+from dossier.cli import account_commands, backup_commands, key_commands, retention_commands
 from dossier.cli.init import CONFIG_NAME, AlreadyInitialised, initialise
 from dossier.core.errors import DossierError
 from dossier.core.policy import Actor, Role
@@ -269,6 +269,7 @@ def demo(keep_home: Path | None) -> None:
 backup_commands.register(cli, _config)
 retention_commands.register(cli, _config)
 key_commands.register(cli, _config)
+account_commands.register(cli, _config)
 
 if __name__ == "__main__":
     cli(prog_name="dossier")

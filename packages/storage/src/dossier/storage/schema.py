@@ -517,5 +517,27 @@ import_jobs = Table(
 )
 """导入任务: one row per bulk import; ``problems`` holds rows, columns, rule codes (no values)."""
 
+gateway_accounts = Table(
+    "gateway_accounts",
+    metadata,
+    _id(primary_key=True),
+    Column("login", String(128), nullable=False, unique=True),
+    Column("password_hash", String(256), nullable=True),
+    Column("roles", JSON, nullable=False),
+    Column("branches", JSON, nullable=False),
+    _student_number(nullable=True, unique=True),
+    Column("locale", String(8), nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("failed_logins", Integer, nullable=False),
+    _at("locked_until", nullable=True),
+    Column("activation_sha256", String(64), nullable=True, unique=True),
+    _at("activation_expires", nullable=True),
+    _at("created_at"),
+    _at("updated_at"),
+)
+"""网关账户: who may sign in to the web pages. Staff sign in with a login name; a student
+with their student number, after activating the one-time link staff gave them. Only the
+argon2 hash of a password and the SHA-256 of an activation code are kept."""
+
 PERSONAL_TABLES = (registrations, students, change_requests)
 """The tables whose rows carry a sealed ``personal_ct`` blob and a ``key_id``."""

@@ -1,0 +1,111 @@
+"""The gateway's JSON API and its OpenAPI description (``GET /openapi.json``).
+
+The same session and CSRF rules as the pages: a JSON call from the browser
+carries the session cookie and the CSRF token in ``X-CSRF-Token``. The online
+registration is also open as JSON, for a school's own website.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.schemas import SchemaGenerator
+
+from dossier.gateway.public import applicant_actor
+from dossier.gateway.web import SESSION_CSRF, CsrfRefused, gateway, locale_of
+from dossier.messaging.client import RemoteError
+
+SCHEMAS = SchemaGenerator(
+    {
+        "openapi": "3.0.0",
+        "info": {"title": "Dossier gateway", "version": "0.1.0"},
+    }
+)
+
+
+def _error(error: RemoteError) -> JSONResponse:
+    return JSONResponse(
+        {
+            "error": {
+                "code": error.code,
+                "message": error.message,
+                "request_id": error.request_id,
+                "problems": [
+                    {"field": p.field, "rule": p.rule, "message": p.message} for p in error.problems
+                ],
+            }
+        },
+        status_code=error.status,
+    )
+
+
+async def health(_request: Request) -> Response:
+    """
+    responses:
+      200:
+        description: The gateway runs and holds a NATS connection.
+      503:
+        description: No NATS connection.
+    """
+    nc = gateway(_request).nc
+    ok = nc is not None and nc.is_connected
+    return JSONResponse({"ok": ok}, status_code=200 if ok else 503)
+
+
+async def submit_registration(request: Request) -> Response:
+    """
+    summary: Submit an online registration (《学员报名表》)
+    description: >
+      The body is the intake service's `registration.submit` command with
+      `channel` = `online`; an `Idempotency-Key` header makes a retry safe.
+    responses:
+      201:
+        description: The registration's receipt (its id is the reference).
+      400:
+        description: Validation failed; every problem names its field and rule.
+    """
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("branch"), str):
+        return JSONResponse(
+            {
+                "error": {
+                    "code": "validation_failed",
+                    "problems": [{"field": "branch", "rule": "required"}],
+                }
+            },
+            status_code=400,
+        )
+    client = gateway(request).client(applicant_actor(body["branch"]), locale_of(request))
+    try:
+        receipt = await client.request(
+            "registration.submit",
+            orjson.dumps(body),
+            idempotency_key=request.headers.get("idempotency-key"),
+        )
+    except RemoteError as refused:
+        return _error(refused)
+    return JSONResponse(receipt, status_code=201)
+
+
+def check_csrf_header(request: Request) -> None:
+    sent = request.headers.get("x-csrf-token", "")
+    expected = request.session.get(SESSION_CSRF)
+    if not isinstance(expected, str) or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise CsrfRefused
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(SCHEMAS.get_schema(routes=request.app.routes))
+
+
+routes = [
+    Route("/api/v1/health", health, methods=["GET"]),
+    Route("/api/v1/registrations", submit_registration, methods=["POST"]),
+]

@@ -1,0 +1,175 @@
+"""Public pages: the home page and the online registration form (《学员报名表》)."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import orjson
+from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from dossier.core.attachments import MAGIC, MAX_ATTACHMENT_BYTES
+from dossier.core.enums import Channel, DocumentKind, Gender, IdDocumentType
+from dossier.core.errors import Problem
+from dossier.core.messages import DEFAULT_CATALOGUE
+from dossier.core.policy import Actor, Role
+from dossier.gateway.i18n import translate
+from dossier.gateway.web import (
+    checked_form,
+    gateway,
+    idempotency_key,
+    locale_of,
+    redirect,
+    render,
+    text,
+)
+from dossier.messaging.client import RemoteError
+
+FORM_FIELDS = (
+    "branch",
+    "applicant.name",
+    "applicant.gender",
+    "applicant.birth_date",
+    "applicant.id_document.type",
+    "applicant.id_document.number",
+    "applicant.phone",
+    "applicant.email",
+    "applicant.address",
+    "needs.target_language",
+    "needs.current_level",
+    "needs.goals",
+    "needs.preferred_schedule",
+    "guardian.name",
+    "guardian.relation",
+    "guardian.phone",
+)
+
+
+def applicant_actor(branch: str) -> Actor:
+    """Who submits an online form: an applicant, not yet a student, of the chosen branch."""
+    return Actor(id="web:applicant", roles={Role.STUDENT}, branches={branch})
+
+
+async def home(request: Request) -> Response:
+    return render(request, "home.html")
+
+
+def _form_context(request: Request) -> dict[str, Any]:
+    branches = gateway(request).settings.config.branches
+    locale = locale_of(request)
+    return {
+        "branch_options": [(code, branches[code].name) for code in sorted(branches)],
+        "gender_options": [(g.value, translate(f"gender.{g.value}", locale)) for g in Gender],
+        "id_type_options": [
+            (kind.value, str(DEFAULT_CATALOGUE.term(kind.value, locale))) for kind in IdDocumentType
+        ],
+        "media_types": sorted(MAGIC),
+        "max_kb": MAX_ATTACHMENT_BYTES // 1024,
+    }
+
+
+async def registration_form(request: Request) -> Response:
+    return render(request, "register.html", values={}, problems={}, **_form_context(request))
+
+
+def _optional(value: str) -> str | None:
+    return value or None
+
+
+def registration_body(form: FormData, attachment: dict[str, str] | None) -> dict[str, Any]:
+    """The form as the JSON the intake service structures; the service checks every rule."""
+    body: dict[str, Any] = {
+        "branch": text(form, "branch"),
+        "channel": Channel.ONLINE.value,
+        "applicant": {
+            "name": text(form, "applicant.name"),
+            "gender": text(form, "applicant.gender") or Gender.UNDISCLOSED.value,
+            "birth_date": text(form, "applicant.birth_date"),
+            "id_document": {
+                "type": text(form, "applicant.id_document.type"),
+                "number": text(form, "applicant.id_document.number"),
+            },
+            "phone": text(form, "applicant.phone"),
+            "email": _optional(text(form, "applicant.email")),
+            "address": _optional(text(form, "applicant.address")),
+        },
+        "needs": {
+            "target_language": text(form, "needs.target_language"),
+            "current_level": text(form, "needs.current_level"),
+            "goals": text(form, "needs.goals"),
+            "preferred_schedule": text(form, "needs.preferred_schedule"),
+        },
+        "guardian_consent": form.get("guardian_consent") == "yes",
+        "attachments": [attachment] if attachment else [],
+    }
+    guardian = {k: text(form, f"guardian.{k}") for k in ("name", "relation", "phone")}
+    body["guardian"] = guardian if any(guardian.values()) else None
+    return body
+
+
+async def _attachment(upload: Any) -> tuple[dict[str, str] | None, bool]:
+    """The uploaded ID copy as an attachment, or the problem to show beside the field."""
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None, False
+    data = await upload.read(MAX_ATTACHMENT_BYTES + 1)
+    if len(data) > MAX_ATTACHMENT_BYTES:
+        return None, True
+    return {
+        "kind": DocumentKind.ID_PROOF.value,
+        "media_type": upload.content_type or "application/octet-stream",
+        "content": base64.b64encode(data).decode(),
+    }, False
+
+
+def _refused(
+    request: Request, values: dict[str, str], problems: dict[str, str], summary: str = ""
+) -> Response:
+    """The form again, as filled in, with each problem beside its field."""
+    return render(
+        request,
+        "register.html",
+        status_code=400,
+        values=values,
+        problems=problems,
+        summary=summary,
+        **_form_context(request),
+    )
+
+
+async def submit_registration(request: Request) -> Response:
+    form = await checked_form(request)
+    attachment, too_large = await _attachment(form.get("document"))
+    values = {name: text(form, name) for name in FORM_FIELDS}
+    values["guardian_consent"] = "yes" if form.get("guardian_consent") == "yes" else ""
+    locale = locale_of(request)
+    if too_large:
+        problem = Problem("attachments.0.content", "too_large", {"max": MAX_ATTACHMENT_BYTES})
+        return _refused(request, values, {problem.field: problem.message(locale)})
+    client = gateway(request).client(applicant_actor(values["branch"]), locale)
+    try:
+        receipt = await client.request(
+            "registration.submit",
+            orjson.dumps(registration_body(form, attachment)),
+            idempotency_key=idempotency_key(form),
+        )
+    except RemoteError as refused:
+        if refused.status != 400 or not refused.problems:
+            raise
+        problems = {p.field: p.message for p in refused.problems}
+        return _refused(request, values, problems, refused.message)
+    return redirect(f"/register/done?ref={receipt['registration_id']}")
+
+
+async def registration_done(request: Request) -> Response:
+    return render(request, "register_done.html", reference=request.query_params.get("ref", ""))
+
+
+routes = [
+    Route("/", home),
+    Route("/register", registration_form, methods=["GET"]),
+    Route("/register", submit_registration, methods=["POST"]),
+    Route("/register/done", registration_done),
+]
