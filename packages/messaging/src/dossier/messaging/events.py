@@ -131,7 +131,11 @@ EventHandler = Callable[[Msg], Awaitable[None]]
 
 
 class DurableConsumer:
-    """A durable pull consumer that acks explicitly and parks poison messages."""
+    """A durable pull consumer that acks explicitly and parks poison messages.
+
+    It reads ``DOSSIER_EVENTS`` unless given another ``stream`` (the edge inbox reads
+    ``DOSSIER_EDGE_INBOX``, see docs/edge.md).
+    """
 
     def __init__(
         self,
@@ -141,6 +145,7 @@ class DurableConsumer:
         handler: EventHandler,
         *,
         filter_subject: str = EVENTS_SUBJECTS,
+        stream: str = EVENTS_STREAM,
         max_deliver: int = 5,
         retry_delay: float = 1.0,
         ack_wait: float = 30.0,
@@ -151,6 +156,7 @@ class DurableConsumer:
         self.durable = durable
         self.handler = handler
         self.filter_subject = filter_subject
+        self.stream = stream
         self.max_deliver = max_deliver
         self.retry_delay = retry_delay
         self.ack_wait = ack_wait
@@ -167,7 +173,7 @@ class DurableConsumer:
         return await self.js.pull_subscribe(
             self.filter_subject,
             durable=self.durable,
-            stream=EVENTS_STREAM,
+            stream=self.stream,
             config=ConsumerConfig(
                 durable_name=self.durable,
                 ack_policy=AckPolicy.EXPLICIT,

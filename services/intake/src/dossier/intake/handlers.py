@@ -133,34 +133,30 @@ class Intake:
     # -- registrations (报名) -------------------------------------------------------------
 
     def submit_registration(
-        self, caller: Caller, command: SubmitRegistration
+        self,
+        caller: Caller,
+        command: SubmitRegistration,
+        *,
+        registration_id: str | None = None,
+        submitted_at: datetime | None = None,
     ) -> RegistrationReceipt:
-        """提交报名: validate with the branch's rules, file the attachments, record it."""
+        """提交报名: validate with the branch's rules, file the attachments, record it.
+
+        ``registration_id`` and ``submitted_at`` are for submissions accepted
+        elsewhere first (a branch edge, docs/edge.md): the id the branch already
+        handed out and the time of the front desk. They are not on the wire.
+        """
         branch = self._branch(command.branch, "branch")
-        self._require(caller.actor, Operation.REGISTRATION_SUBMIT, branch.code)
-        if Role.STUDENT in caller.actor.roles and len(caller.actor.roles) == 1:
-            if command.channel is not Channel.ONLINE:
-                raise ValidationError(
-                    [Problem("channel", "not_allowed_value", {"allowed": Channel.ONLINE.value})]
-                )
-        elif command.channel is Channel.IMPORT:
-            allowed = f"{Channel.ONLINE.value}, {Channel.FRONT_DESK.value}"
-            raise ValidationError([Problem("channel", "not_allowed_value", {"allowed": allowed})])
-        rules = self.plugins.rules_for(branch)
         now = self.clock()
-        contents = _decoded(command.attachments)
-        draft = Registration(
-            id=str(uuid.uuid4()),
-            branch=branch.code,
-            channel=command.channel,
-            applicant=command.applicant,
-            needs=command.needs,
-            guardian=command.guardian,
-            guardian_consent=command.guardian_consent,
-            documents=tuple(reference(a, data) for a, data in contents),
-            submitted_at=now,
+        at = submitted_at or now
+        registration, contents = prepare_registration(
+            caller.actor,
+            command,
+            branch,
+            self.plugins.rules_for(branch),
+            registration_id=registration_id or str(uuid.uuid4()),
+            submitted_at=at,
         )
-        registration = rules.validate_registration(draft, self._today(branch))
         ctx = Context(actor=caller.actor.id, reason="submitted", at=now)
 
         def work(uow: UnitOfWork) -> RegistrationReceipt:
@@ -563,6 +559,50 @@ class Intake:
             DuplicateHint(matched_on=label, registration_id=rid, student_number=number)
             for (rid, number), label in hints.items()
         )
+
+
+def prepare_registration(
+    actor: Actor,
+    command: SubmitRegistration,
+    branch: Branch,
+    rules: BranchRules,
+    *,
+    registration_id: str,
+    submitted_at: datetime,
+) -> tuple[Registration, list[tuple[Attachment, bytes]]]:
+    """Every check of 提交报名 that needs no database — access, channel, attachments, the
+    branch's rules — and the normalised registration with its decoded attachments.
+
+    The intake handler and the branch edge (`dossier.intake.edge`) both call it, so
+    a branch refuses exactly what headquarters would.
+    """
+    verdict = authorize(actor, Operation.REGISTRATION_SUBMIT, branch.code)
+    if not verdict.allowed:
+        raise AccessDenied(
+            Operation.REGISTRATION_SUBMIT.value, verdict.reason or "role_not_permitted"
+        )
+    if Role.STUDENT in actor.roles and len(actor.roles) == 1:
+        if command.channel is not Channel.ONLINE:
+            raise ValidationError(
+                [Problem("channel", "not_allowed_value", {"allowed": Channel.ONLINE.value})]
+            )
+    elif command.channel is Channel.IMPORT:
+        allowed = f"{Channel.ONLINE.value}, {Channel.FRONT_DESK.value}"
+        raise ValidationError([Problem("channel", "not_allowed_value", {"allowed": allowed})])
+    contents = _decoded(command.attachments)
+    draft = Registration(
+        id=registration_id,
+        branch=branch.code,
+        channel=command.channel,
+        applicant=command.applicant,
+        needs=command.needs,
+        guardian=command.guardian,
+        guardian_consent=command.guardian_consent,
+        documents=tuple(reference(a, data) for a, data in contents),
+        submitted_at=submitted_at,
+    )
+    today = submitted_at.astimezone(ZoneInfo(branch.time_zone)).date()
+    return rules.validate_registration(draft, today), contents
 
 
 def _hide_unless(
