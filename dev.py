@@ -56,9 +56,25 @@ def sync(uv: str) -> None:
     _run(uv, "sync", "--frozen", "--all-packages", "--all-groups")
 
 
+def browser() -> None:
+    """The gateway's browser tests drive Debian's Chromium: install it when it is missing."""
+    if shutil.which("chromium"):
+        return
+    apt = shutil.which("apt-get")
+    if apt is None or os.geteuid() != 0:
+        print("dev.py: the browser tests need Chromium (Debian: apt-get install chromium)")
+        return
+    env = {**_env(), "DEBIAN_FRONTEND": "noninteractive"}
+    for args in ([apt, "update", "-q"], [apt, "install", "-y", "-q", "chromium"]):
+        print("+", " ".join(args), flush=True)
+        if subprocess.call(args, env=env) != 0:
+            sys.exit("dev.py: could not install Chromium")
+
+
 def test(extra: list[str]) -> None:
     uv = _uv()
     sync(uv)
+    browser()
     _run(uv, "run", "--frozen", "ruff", "check", ".")
     _run(uv, "run", "--frozen", "ruff", "format", "--check", ".")
     _run(uv, "run", "--frozen", "mypy")

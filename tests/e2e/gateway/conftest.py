@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from dossier.core.enums import Locale
 from dossier.core.policy import Role
@@ -63,9 +65,52 @@ def site(tmp_path_factory: pytest.TempPathFactory, postgres_server_url: str) -> 
         server.stop()
 
 
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium (Debian's package; `python3 dev.py test` installs it)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: run `python3 dev.py test`, which installs it")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
 @pytest.fixture
-def artifacts(request: pytest.FixtureRequest) -> Path:
-    """Where browser tests keep their screenshots (kept after the run: test-artifacts/)."""
-    folder = Path(__file__).resolve().parents[3] / "test-artifacts" / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def new_page(browser: Browser) -> Iterator[Callable[..., Page]]:
+    """``new_page(locale="en")``: a fresh browser context (own cookies) per person in a test."""
+    contexts: list[BrowserContext] = []
+
+    def make(locale: str = "zh-CN", phone: bool = False) -> Page:
+        context = browser.new_context(
+            locale=locale,
+            viewport={"width": 390, "height": 844} if phone else {"width": 1280, "height": 900},
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save the page as test-artifacts/screenshots/<name>.png (full page)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def sign_in(page: Page, base: str, login: str, password: str = PASSWORD) -> None:
+    page.goto(f"{base}/signin")
+    page.fill("#login", login)
+    page.fill("#password", password)
+    page.click("button[type=submit]")

@@ -26,7 +26,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dossier.gateway import api, auth, public, staff, student
+from dossier.gateway import api, auth, ops, public, staff, student
 from dossier.gateway.accounts import AccountStore
 from dossier.gateway.settings import GatewaySettings
 from dossier.gateway.web import (
@@ -189,6 +189,7 @@ def create_app(settings: GatewaySettings, db: Database, *, connect_nats: bool = 
             *auth.routes,
             *student.routes,
             *staff.routes,
+            *ops.routes,
             *api.routes,
             Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
             Route("/openapi.json", api.openapi, include_in_schema=False),

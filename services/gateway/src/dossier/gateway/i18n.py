@@ -9,7 +9,7 @@ from dossier.core.enums import Locale
 
 EN, ZH = Locale.EN, Locale.ZH_CN
 
-TEXT: Mapping[str, Mapping[Locale, str]] = {
+COMMON: Mapping[str, Mapping[Locale, str]] = {
     "app.name": {EN: "Dossier student records", ZH: "学员档案系统"},
     "nav.home": {EN: "Home", ZH: "首页"},
     "nav.register": {EN: "Register online", ZH: "在线报名"},
@@ -49,8 +49,8 @@ TEXT: Mapping[str, Mapping[Locale, str]] = {
     },
     "register.document": {EN: "Copy of the ID document", ZH: "证件复印件"},
     "register.document_hint": {
-        EN: "JPEG, PNG or PDF, at most 600 KB.",
-        ZH: "JPEG、PNG 或 PDF，不超过 600 KB。",
+        EN: "JPEG, PNG or PDF, at most {max_kb} KB.",
+        ZH: "JPEG、PNG 或 PDF，不超过 {max_kb} KB。",
     },
     "register.submit": {EN: "Submit registration", ZH: "提交报名"},
     "register.fix": {EN: "Please correct the fields marked below.", ZH: "请修改下面标出的内容。"},
@@ -106,6 +106,20 @@ TEXT: Mapping[str, Mapping[Locale, str]] = {
     "common.back": {EN: "Back", ZH: "返回"},
     "common.none": {EN: "None.", ZH: "无。"},
 }
+
+
+def _all() -> Mapping[str, Mapping[Locale, str]]:
+    from dossier.gateway.texts import ops, staff, student
+
+    merged: dict[str, Mapping[Locale, str]] = {}
+    for part in (COMMON, staff.TEXT, student.TEXT, ops.TEXT):
+        clash = merged.keys() & part.keys()
+        assert not clash, f"page text defined twice: {sorted(clash)}"
+        merged.update(part)
+    return merged
+
+
+TEXT = _all()
 
 
 def translate(key: str, locale: Locale, **params: object) -> str:

@@ -146,7 +146,7 @@ async def submit_registration(request: Request) -> Response:
     values["guardian_consent"] = "yes" if form.get("guardian_consent") == "yes" else ""
     locale = locale_of(request)
     if too_large:
-        problem = Problem("attachments.0.content", "too_large", {"max": MAX_ATTACHMENT_BYTES})
+        problem = Problem("attachments[0].content", "too_large", {"max": MAX_ATTACHMENT_BYTES})
         return _refused(request, values, {problem.field: problem.message(locale)})
     client = gateway(request).client(applicant_actor(values["branch"]), locale)
     try:

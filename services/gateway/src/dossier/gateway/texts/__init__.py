@@ -1,0 +1,1 @@
+"""Page texts by audience, merged by `dossier.gateway.i18n`."""

@@ -1,0 +1,11 @@
+"""Texts of the staff console (front desk, enrolment officer, approver): keys ``staff.…``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from dossier.core.enums import Locale
+
+EN, ZH = Locale.EN, Locale.ZH_CN
+
+TEXT: Mapping[str, Mapping[Locale, str]] = {}
