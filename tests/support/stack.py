@@ -114,7 +114,7 @@ class Stack:
         """The gateway on ``port``, answering its health check; its base URL."""
         log = (self.home / "gateway.log").open("ab")
         process = subprocess.Popen(
-            [sys.executable, "-m", "dossier.gateway.main", "--config", str(self.config_path)],
+            [sys.executable, "-m", "dossier.gateway.service", "--config", str(self.config_path)],
             env={**self.env, "DOSSIER_GATEWAY_PORT": str(port)},
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -171,3 +171,24 @@ def test_systemd_analyze_verify_finds_nothing_but_the_missing_install(tmp_path: 
         if line.strip() and "is not executable: No such file or directory" not in line
     ]
     assert complaints == []
+
+
+def test_the_nightly_backup_timer_runs_the_backup_then_the_prune() -> None:
+    timer = parse(SYSTEMD / "dossier-backup.timer")
+    assert timer["Timer"]["Unit"] == "dossier-backup.service"
+    assert timer["Timer"]["Persistent"] in {"yes", "true"}
+    assert (SYSTEMD / timer["Timer"]["Unit"]).exists()
+    service = parse(SYSTEMD / "dossier-backup.service")["Service"]
+    assert exec_start(SYSTEMD / "dossier-backup.service")[-3:] == ["backup", "create", "--json"]
+    assert shlex.split(service["ExecStartPost"])[-3:] == ["backup", "prune", "--json"]
+    assert service["Type"] == "oneshot"
+
+
+def test_the_gateway_runs_from_the_template_with_the_signing_keys_only_it_holds() -> None:
+    argv = exec_start(SYSTEMD / "dossier@.service", "gateway")
+    assert importlib.util.find_spec(argv[2]) is not None
+    drop_in = (SYSTEMD / "dossier@gateway.service.d" / "keys.conf").read_text()
+    assert "LoadCredential=token.key:" in drop_in
+    assert "LoadCredential=session.key:" in drop_in
+    for other in SERVICES:
+        assert not (SYSTEMD / f"dossier@{other}.service.d" / "keys.conf").exists()
