@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from attrs import field, frozen
 
-from dossier.core.errors import AccessDenied
+from dossier.core.errors import AccessDenied, NotFound
 
 
 class Role(StrEnum):
@@ -231,3 +231,42 @@ def require(
     verdict = authorize(actor, operation, branch, subject)
     if not verdict.allowed:
         raise AccessDenied(operation.value, verdict.reason or "role_not_permitted")
+
+
+def within_reach(actor: Actor, branch: str | None, subject: Subject | None = None) -> bool:
+    """Whether any of the actor's roles reaches records of ``branch`` (and, for a student,
+    this student's) at all, whatever the operation."""
+    subject = subject or Subject()
+    for role in actor.roles:
+        if role is Role.STUDENT:
+            if actor.student_number is not None and subject.student_number == actor.student_number:
+                return True
+        elif role in CHAIN_WIDE_ROLES or actor.covers(branch):
+            return True
+    return False
+
+
+def reveal(
+    actor: Actor,
+    operation: Operation,
+    branch: str | None,
+    kind: str,
+    ref: str,
+    subject: Subject | None = None,
+) -> None:
+    """Allowed; or `NotFound` for a record out of the actor's reach (another branch, another
+    student's); or `AccessDenied` (the role, four-eyes) for a record within it.
+
+    Reach is judged before the role, so an actor whose role lacks the operation cannot
+    tell an existing record of another branch (denied) from a number nobody has (not
+    found): student numbers are sequential, and either answer would say which exist.
+    """
+    verdict = authorize(actor, operation, branch, subject)
+    if verdict.allowed:
+        return
+    if not within_reach(actor, branch, subject) or verdict.reason in {
+        "branch_out_of_scope",
+        "not_own_record",
+    }:
+        raise NotFound(kind, ref)
+    raise AccessDenied(operation.value, verdict.reason or "role_not_permitted")

@@ -23,7 +23,7 @@ from dossier.core.errors import AccessDenied, DossierError, NotFound, Problem, V
 from dossier.core.hookspecs import FieldKind
 from dossier.core.lifecycle import Context
 from dossier.core.plugins import BranchRules, PluginHost
-from dossier.core.policy import Actor, Operation, Subject, authorize
+from dossier.core.policy import Actor, Operation, Subject, authorize, reveal
 from dossier.core.records import StudentDossier
 from dossier.storage.db import Database
 from dossier.storage.documents import DocumentStore
@@ -182,12 +182,7 @@ def hide_unless(
     actor: Actor, operation: Operation, branch: str, subject: Subject, kind: str, ref: str
 ) -> None:
     """Allowed; or not found (out of scope, another student's); or denied (role, four-eyes)."""
-    verdict = authorize(actor, operation, branch, subject)
-    if verdict.allowed:
-        return
-    if verdict.reason in {"branch_out_of_scope", "not_own_record"}:
-        raise NotFound(kind, ref)
-    raise AccessDenied(operation.value, verdict.reason or "role_not_permitted")
+    reveal(actor, operation, branch, kind, ref, subject)
 
 
 def decoded(attachments: Sequence[Attachment]) -> list[tuple[Attachment, bytes]]:

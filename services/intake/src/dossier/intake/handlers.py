@@ -50,8 +50,9 @@ from dossier.core.lifecycles import (
     withdraw_registration,
 )
 from dossier.core.plugins import BranchRules, PluginHost
-from dossier.core.policy import Actor, Operation, Role, Subject, authorize
+from dossier.core.policy import Actor, Operation, Role, Subject, authorize, reveal
 from dossier.core.records import (
+    CURRENCY,
     CourseEnrolment,
     DocumentRef,
     Payment,
@@ -91,6 +92,15 @@ from dossier.storage.objects import ObjectNotFound
 from dossier.storage.uow import UnitOfWork
 
 T = TypeVar("T")
+
+
+COURSE_CODE_MAX = 64
+RECEIPT_REF_MAX = 128
+"""The widths of their columns: longer values are refused as ``too_long``, not by the database."""
+
+
+def _too_long(path: str, value: str, maximum: int) -> list[Problem]:
+    return [Problem(path, "too_long", {"max": maximum})] if len(value) > maximum else []
 
 
 class ProbableDuplicates(DossierError):
@@ -324,8 +334,13 @@ class Intake:
     # -- courses, payments, documents ------------------------------------------------------
 
     def enrol_course(self, caller: Caller, command: EnrolCourse) -> DossierChanged:
+        problems = _too_long("course_code", command.course_code, COURSE_CODE_MAX)
+        if not command.course_code:
+            problems.append(Problem("course_code", "required"))
         if command.ends_on is not None and command.ends_on < command.starts_on:
-            raise ValidationError([Problem("ends_on", "invalid_date")])
+            problems.append(Problem("ends_on", "invalid_date"))
+        if problems:
+            raise ValidationError(problems)
         enrolment = CourseEnrolment(
             id=str(uuid.uuid4()),
             course_code=command.course_code,
@@ -367,10 +382,14 @@ class Intake:
         )
 
     def record_payment(self, caller: Caller, command: RecordPayment) -> DossierChanged:
+        problems = _too_long("receipt_ref", command.receipt_ref, RECEIPT_REF_MAX)
         if command.amount_minor <= 0:
-            raise ValidationError(
-                [Problem("amount_minor", "not_allowed_value", {"allowed": "> 0"})]
-            )
+            problems.append(Problem("amount_minor", "not_allowed_value", {"allowed": "> 0"}))
+        if not CURRENCY.fullmatch(command.currency.upper()):
+            expected = "a three-letter currency code (ISO 4217)"
+            problems.append(Problem("currency", "wrong_type", {"expected": expected}))
+        if problems:
+            raise ValidationError(problems)
         payment = Payment(
             id=str(uuid.uuid4()),
             amount_minor=command.amount_minor,
@@ -608,12 +627,7 @@ def prepare_registration(
 def _hide_unless(
     actor: Actor, operation: Operation, branch: str, subject: Subject, kind: str, ref: str
 ) -> None:
-    verdict = authorize(actor, operation, branch, subject)
-    if verdict.allowed:
-        return
-    if verdict.reason in {"branch_out_of_scope", "not_own_record"}:
-        raise NotFound(kind, ref)
-    raise AccessDenied(operation.value, verdict.reason or "role_not_permitted")
+    reveal(actor, operation, branch, kind, ref, subject)
 
 
 def _branch_of_destroyed(uow: UnitOfWork, student_number: str) -> str | None:

@@ -17,10 +17,10 @@ from attrs import frozen
 
 from dossier.core import wire
 from dossier.core.branch import Branch
-from dossier.core.errors import AccessDenied, NotFound, Problem, ValidationError
+from dossier.core.errors import AccessDenied, Problem, ValidationError
 from dossier.core.hookspecs import FieldKind
 from dossier.core.plugins import BranchRules, PluginHost
-from dossier.core.policy import Actor, Operation, Subject, authorize
+from dossier.core.policy import Actor, Operation, Subject, authorize, reveal
 from dossier.storage.db import Database
 from dossier.storage.idempotency import Once, transact
 from dossier.storage.uow import UnitOfWork
@@ -125,9 +125,4 @@ def hide_unless(
     subject: Subject | None = None,
 ) -> None:
     """Allowed; or not found (another branch, another student's); or denied (the role)."""
-    verdict = authorize(actor, operation, branch, subject)
-    if verdict.allowed:
-        return
-    if verdict.reason in {"branch_out_of_scope", "not_own_record"}:
-        raise NotFound(kind, ref)
-    raise AccessDenied(operation.value, verdict.reason or "role_not_permitted")
+    reveal(actor, operation, branch, kind, ref, subject)
