@@ -49,7 +49,9 @@ MARKER = "MARKER-93c1e7"
 
 # -- strategies that respect the attrs validators --------------------------------------
 
-text = st.text(st.characters(codec="utf-8"), max_size=12)
+text = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12)
+"""Any text a field takes: the wire refuses NUL (``control_characters``), PostgreSQL cannot
+store it."""
 opt_text = st.none() | text
 int64 = st.integers(-(2**63), 2**63 - 1)
 offsets = st.sampled_from(
@@ -484,6 +486,19 @@ BAD_BODIES = [
         ),
         ("attachments[0].kind", "not_allowed_value"),
         id="list-item-enum",
+    ),
+    pytest.param(
+        _with(cmd.RecordPayment, receipt_ref="R-1\x00"),
+        ("receipt_ref", "control_characters"),
+        id="nul-in-text",
+    ),
+    pytest.param(
+        _with(
+            cmd.SubmitRegistration,
+            applicant={**_valid(cmd.SubmitRegistration)["applicant"], "name": "\x00"},
+        ),
+        ("applicant.name", "control_characters"),
+        id="nested-nul",
     ),
     pytest.param(
         _with(cmd.SubmitRegistration, channel=MARKER),

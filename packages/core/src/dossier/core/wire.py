@@ -44,10 +44,16 @@ _EXPECTED: Mapping[type, str] = {
 }
 
 
+class _NulCharacter(ValueError):
+    """A NUL in a string: no field takes one, and PostgreSQL cannot even store it."""
+
+
 def _strict(kind: type) -> Any:
     def structure(value: Any, _: Any) -> Any:
         if type(value) is not kind and not (kind is float and type(value) is int):
             raise TypeError(kind.__name__)
+        if isinstance(value, str) and "\x00" in value:
+            raise _NulCharacter
         return value
 
     return structure
@@ -208,6 +214,8 @@ def _problems(exc: BaseException, path: str, expected: Any) -> list[Problem]:
         return found
     if isinstance(exc, KeyError):
         return [Problem(where, "required")]
+    if isinstance(exc, _NulCharacter):
+        return [Problem(where, "control_characters")]
     attribute = next((a for a in getattr(exc, "args", ()) if isinstance(a, attrs.Attribute)), None)
     if attribute is not None:
         return [Problem(_join(path, attribute.name), "invalid_value")]
