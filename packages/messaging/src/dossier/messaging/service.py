@@ -25,6 +25,7 @@ from nats.aio.client import Client
 from nats.micro import add_service
 from nats.micro.request import Request
 from nats.micro.service import Service
+from sqlalchemy.exc import DBAPIError
 
 from dossier.core import wire
 from dossier.core.enums import Locale
@@ -40,6 +41,7 @@ from dossier.messaging.replies import (
     status_of,
 )
 from dossier.messaging.tokens import TokenVerifier
+from dossier.storage.errors import StorageError
 
 log = logging.getLogger("dossier.messaging")
 
@@ -164,6 +166,12 @@ class ServiceRunner:
             except DossierError as error:
                 await self._respond_error(request, error, locale, request_id)
                 outcome = error.code
+            except DBAPIError:
+                # The database failed (connection lost, server down) after the unit of work's
+                # own retries; it rolled back, so a retry with the same key is safe.
+                log.warning("database failed", exc_info=True)
+                await self._respond_error(request, StorageError(), locale, request_id)
+                outcome = StorageError.code
             except Exception:
                 log.exception("internal error")
                 await self._respond_error(request, internal_error(request_id), locale, request_id)
