@@ -488,3 +488,24 @@ def test_other_branches_read_as_not_found(approvals: Approvals, db: Database) ->
         approvals.list_changes(OTHER_BRANCH_APPROVER, ListChanges(branch="SH01"))
     mine = Caller(OTHER_BRANCH_APPROVER.actor, None)
     assert approvals.list_changes(mine, ListChanges(branch="BJ01")).items == ()
+
+
+def test_the_notification_names_its_code_to_the_student_only(
+    approvals: Approvals, db: Database
+) -> None:
+    number = admit_student(db)
+    change = approvals.submit_change(OFFICER, phone_change(number))
+    approvals.review_change(
+        APPROVER, ReviewChange(change_id=change.change_id, decision=Decision.APPROVE, comment="")
+    )
+    mine = approvals.list_notifications(student(number), ListNotifications(student_number=number))
+    code = mine.items[0].code
+    assert code is not None
+    assert code == code_of(approvals, number)  # the code in the text
+    assert mine.items[0].change_id == change.change_id
+    staff = approvals.list_notifications(OFFICER, ListNotifications(student_number=number))
+    assert staff.items[0].code is None
+    approvals.confirm_change(student(number), ConfirmChange(change_id=change.change_id, token=code))
+    used = approvals.list_notifications(student(number), ListNotifications(student_number=number))
+    assert used.items[0].code is None
+    assert not used.items[0].answerable

@@ -48,7 +48,10 @@ ROUTES: Mapping[str, str] = {
 """Which service answers a verb, by the verb's first word."""
 
 
-VERB_ROUTES: Mapping[str, str] = {"destruction.execute": "retention"}
+VERB_ROUTES: Mapping[str, str] = {
+    "destruction.execute": "retention",
+    "audit.trail": "approvals",
+}
 """Verbs answered by another service than their first word says."""
 
 

@@ -101,6 +101,20 @@ class StatusHistory:
     student_number: str
 
 
+@frozen(kw_only=True)
+class AuditTrail:
+    """The audit entries about one student (审计记录): what was done, by whom, when, to which
+    fields — never a value nor a value's hash. Guarded like the dossier itself (``dossier.read``).
+
+    Its verb starts with ``audit`` but approvals answers it (the client's ``VERB_ROUTES``).
+    """
+
+    type: ClassVar[str] = "audit.trail"
+    student_number: str
+    limit: int = 200
+    """The newest ``limit`` entries (1–200), in the order they were chained."""
+
+
 # -- destruction requests (资料销毁) and legal holds (法律保留) -------------------------------
 
 
@@ -269,6 +283,9 @@ class NotificationView:
     change_id: str | None = None
     answerable: bool = False
     """Carries a confirmation code that has not been used yet."""
+    code: str | None = None
+    """The unused confirmation code, to the student themselves only (as in ``text``), so a page
+    can answer with it without the student copying it; None for staff and once used."""
 
 
 @frozen(kw_only=True)
@@ -298,6 +315,25 @@ class StatusView:
     status: StudentStatus
     history: tuple[StatusLine, ...]
     version: int
+
+
+@frozen(kw_only=True)
+class AuditLine:
+    at: datetime
+    actor: str
+    action: str
+    subject: str | None
+    """The record the entry is about besides the student (a change request's id…), if any."""
+    fields: tuple[str, ...]
+
+
+@frozen(kw_only=True)
+class AuditTrailView:
+    student_number: str
+    branch: str
+    items: tuple[AuditLine, ...]
+    total: int
+    """How many entries the student has; ``items`` holds the newest ``limit`` of them."""
 
 
 # -- views: destruction and holds ------------------------------------------------------------

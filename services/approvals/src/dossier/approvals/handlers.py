@@ -23,6 +23,7 @@ from dossier.approvals.export import ExportHandlers
 from dossier.approvals.feedback import FeedbackHandlers
 from dossier.approvals.notices import NotificationHandlers
 from dossier.approvals.statuses import StatusHandlers
+from dossier.approvals.trail import AuditTrailHandlers
 
 __all__ = ["Approvals", "Caller", "utc_now"]
 
@@ -35,6 +36,8 @@ class Approvals(
     ConsentHandlers,
     ExportHandlers,
     FeedbackHandlers,
+    AuditTrailHandlers,
 ):
     """Change requests, notifications, status changes, destruction requests and legal holds,
-    consents and disclosures, the student's export, feedback — over one database."""
+    consents and disclosures, the student's export, feedback, a student's audit trail — over
+    one database."""

@@ -86,16 +86,21 @@ def notify(
     return stored
 
 
+def shown_code(item: StoredNotification, data_key: bytes | None) -> str | None:
+    """The notice's code (``data_key`` given: for the student, while unused), else None."""
+    if item.token_hash is None or data_key is None or item.used_at is not None:
+        return None
+    code = confirmation_code(data_key, item.notice_id)
+    return code if hmac.compare_digest(code_hash(code), item.token_hash) else None
+
+
 def shown_text(item: StoredNotification, data_key: bytes | None) -> str:
     """The text with its code filled in (``data_key`` given: for the student, while unused),
     else blanked out."""
     if item.token_hash is None:
         return item.text
-    if data_key is not None and item.used_at is None:
-        code = confirmation_code(data_key, item.notice_id)
-        if hmac.compare_digest(code_hash(code), item.token_hash):
-            return item.text.replace(TOKEN_PLACEHOLDER, code)
-    return item.text.replace(TOKEN_PLACEHOLDER, BLANKED)
+    code = shown_code(item, data_key)
+    return item.text.replace(TOKEN_PLACEHOLDER, BLANKED if code is None else code)
 
 
 class NotificationHandlers(Base):
@@ -120,6 +125,7 @@ class NotificationHandlers(Base):
                         created_at=item.created_at,
                         change_id=item.subject,
                         answerable=item.token_hash is not None and item.used_at is None,
+                        code=shown_code(item, key),
                     )
                     for item in items
                 )

@@ -14,6 +14,7 @@ from typing import Any
 
 from dossier.approvals import __doc__ as description
 from dossier.approvals.api import (
+    AuditTrail,
     ConfirmChange,
     CountFeedback,
     DisputeChange,
@@ -93,6 +94,7 @@ def spec(approvals: Approvals, locale: Locale = Locale.ZH_CN) -> ServiceSpec:
             # status (档案分类)
             endpoint(ChangeStudentStatus, a.change_status, mutating=True),
             endpoint(StatusHistory, a.status_history, mutating=False),
+            endpoint(AuditTrail, a.audit_trail, mutating=False),
             # destruction (资料销毁) and legal holds
             endpoint(SubmitDestruction, a.submit_destruction, mutating=True),
             endpoint(ReviewDestruction, a.review_destruction, mutating=True),
