@@ -56,16 +56,20 @@ def sync(uv: str) -> None:
     _run(uv, "sync", "--frozen", "--all-packages", "--all-groups")
 
 
+BROWSER_PACKAGES = ("chromium", "fonts-noto-cjk")
+"""Chromium for the browser tests; CJK fonts so screenshots of Chinese pages are readable."""
+
+
 def browser() -> None:
     """The gateway's browser tests drive Debian's Chromium: install it when it is missing."""
-    if shutil.which("chromium"):
+    if shutil.which("chromium") and Path("/usr/share/fonts/opentype/noto").is_dir():
         return
     apt = shutil.which("apt-get")
     if apt is None or os.geteuid() != 0:
         print("dev.py: the browser tests need Chromium (Debian: apt-get install chromium)")
         return
     env = {**_env(), "DEBIAN_FRONTEND": "noninteractive"}
-    for args in ([apt, "update", "-q"], [apt, "install", "-y", "-q", "chromium"]):
+    for args in ([apt, "update", "-q"], [apt, "install", "-y", "-q", *BROWSER_PACKAGES]):
         print("+", " ".join(args), flush=True)
         if subprocess.call(args, env=env) != 0:
             sys.exit("dev.py: could not install Chromium")

@@ -1,18 +1,44 @@
-"""The student's own pages: their dossier, change requests, confirmations, consents, export."""
+"""The student's own pages (/me…): their dossier, change requests and confirmations,
+notifications, consents, destruction request, their data to download, feedback.
+
+Every page asks the services as the student (`Student.actor`, which carries the
+student number) about the student's own number: another student's change id,
+consent id or anything else reads as not found, because the services say so.
+"""
 
 from __future__ import annotations
+
+import asyncio
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from dossier.core.policy import Role
-from dossier.gateway.web import render, require
+from dossier.gateway import student_changes, student_rights
+from dossier.gateway.student_base import page, student_of
+from dossier.gateway.web import ask
 
 
 async def me(request: Request) -> Response:
-    require(request, Role.STUDENT)
-    return render(request, "student/me.html")
+    """个人档案: the dossier as the service shows it to the student, and what awaits them."""
+    student = student_of(request)
+    dossier, notifications = await asyncio.gather(
+        ask(request, student.actor, "dossier.get", {"student_number": student.number}),
+        ask(request, student.actor, "notification.list", {"student_number": student.number}),
+    )
+    to_confirm = [n for n in notifications["items"] if n.get("answerable") and n.get("change_id")]
+    return page(
+        request,
+        student,
+        "student/me.html",
+        section="overview",
+        dossier=dossier,
+        to_confirm=to_confirm,
+    )
 
 
-routes = [Route("/me", me)]
+routes = [
+    Route("/me", me),
+    *student_changes.routes,
+    *student_rights.routes,
+]

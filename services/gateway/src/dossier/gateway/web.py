@@ -10,12 +10,15 @@ so every rule and every access check stays in the services.
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
-from collections.abc import Awaitable, Callable, Iterable
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import orjson
 from attrs import define
 from nats.aio.client import Client
 from starlette.datastructures import FormData
@@ -28,7 +31,7 @@ from dossier.core.policy import Actor, Role
 from dossier.gateway.accounts import Account, AccountStore
 from dossier.gateway.i18n import pick_locale, translate
 from dossier.gateway.settings import GatewaySettings
-from dossier.messaging.client import DossierClient
+from dossier.messaging.client import DossierClient, RemoteError
 from dossier.messaging.tokens import TokenIssuer
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -179,3 +182,57 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 def role_names(roles: Iterable[Role]) -> str:
     return ", ".join(sorted(r.value for r in roles))
+
+
+async def ask(
+    request: Request,
+    actor: Actor,
+    verb: str,
+    body: Mapping[str, Any],
+    idempotency_key: str | None = None,
+) -> Any:
+    """``verb`` with a JSON ``body``, as ``actor``: for the queries and commands the services
+    define themselves (the gateway imports no service). The answer is the decoded JSON."""
+    client = gateway(request).client(actor, locale_of(request))
+    return await client.request(verb, orjson.dumps(body), idempotency_key=idempotency_key)
+
+
+_UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def download(content: bytes | str, filename: str, media_type: str) -> Response:
+    """A file the browser saves (``Content-Disposition: attachment``) and never renders."""
+    name = _UNSAFE_FILENAME.sub("_", filename) or "download"
+    return Response(
+        content.encode() if isinstance(content, str) else content,
+        media_type=media_type,
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def local_time(value: object, time_zone: str = "Asia/Shanghai") -> str:
+    """A service's ISO timestamp as ``YYYY-MM-DD HH:MM`` in ``time_zone``; anything else (a date,
+    None) as text, or empty."""
+    if not isinstance(value, str) or "T" not in value:
+        return "" if value is None else str(value)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(ZoneInfo(time_zone))
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+REFUSED = frozenset({400, 403, 409, 422})
+"""A service's answers a form shows beside itself (`refusal`); others go to the error page."""
+
+
+def refusal(error: RemoteError) -> dict[str, Any]:
+    """A service's refusal as a page shows it: its message and each problem's."""
+    if error.status not in REFUSED:
+        raise error
+    return {
+        "message": error.message,
+        "problems": [{"field": p.field, "message": p.message} for p in error.problems],
+    }
