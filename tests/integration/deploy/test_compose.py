@@ -168,3 +168,16 @@ def test_the_container_configuration_loads_with_its_environment(config: Path) ->
     assert loaded.storage.master_key_file.is_absolute()
     assert loaded.metrics.host == "0.0.0.0"  # noqa: S104 - scraped from outside
     assert loaded.metrics.port == 9464
+
+
+def test_the_gateway_alone_holds_the_signing_keys_and_waits_for_healthy_services(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    gateway = services["gateway"]
+    assert set(gateway["secrets"]) == {"master_key", "token_key", "session_key"}
+    for name in SERVICES:
+        assert "token_key" not in services[name].get("secrets", [])
+        assert gateway["depends_on"][name]["condition"] == "service_healthy"
+    assert "staff:" in gateway["environment"]["DOSSIER_NATS_URL"]
+    assert "/api/v1/health" in " ".join(gateway["healthcheck"]["test"])
