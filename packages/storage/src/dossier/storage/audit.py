@@ -30,20 +30,35 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
+import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from attrs import field, frozen
-from sqlalchemy import Connection, RowMapping, select, update
+from sqlalchemy import (
+    ColumnClause,
+    Connection,
+    DateTime,
+    Result,
+    RowMapping,
+    Text,
+    cast,
+    literal_column,
+    select,
+    text,
+    type_coerce,
+    update,
+)
 
 from dossier.core.records import AuditEvent
 from dossier.storage import crypto
 from dossier.storage.converter import unstructure
 from dossier.storage.schema import audit_heads, audit_log
-from dossier.storage.sql import bulk_insert, insert_ignoring_conflicts
+from dossier.storage.sql import bulk_insert, insert_ignoring_conflicts, is_postgresql
 
 GENESIS = "0" * 64
 """``prev_hash`` of the first entry of every branch chain."""
@@ -79,15 +94,48 @@ def canonical(entry: Mapping[Any, Any]) -> bytes:
     Timestamps are UTC ISO 8601 with microseconds and a ``Z``; no whitespace;
     UTF-8 without ``\\u`` escapes for non-ASCII — what Python's
     ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)``
-    gives, so an auditor can recompute it with any JSON library.
+    gives, so an auditor can recompute it with any JSON library. (orjson with
+    sorted keys writes the same bytes for the values an entry holds — strings,
+    null, integers, lists and objects of strings — and is used for those; any
+    other value goes through ``json.dumps``.)
     """
     doc = {name: value for name, value in entry.items() if name != "hash"}
-    at = doc["at"]
-    if isinstance(at, datetime):
-        doc["at"] = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    doc["at"] = _utc_text(doc["at"])
     doc["fields"] = list(doc["fields"])
     doc["value_hashes"] = dict(doc["value_hashes"])
+    return _encode(doc)
+
+
+def _utc_text(at: object) -> object:
+    if isinstance(at, datetime):
+        if at.tzinfo is None:  # SQLite hands stored UTC back naive
+            at = at.replace(tzinfo=UTC)
+        return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return at
+
+
+def _encode(doc: dict[str, Any]) -> bytes:
+    """``doc`` as canonical JSON; orjson when every value is of a kind it writes identically."""
+    if all(_plain(value) for value in doc.values()):
+        try:
+            return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits
+            pass
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _plain(value: object) -> bool:
+    kind = type(value)
+    if kind is str or kind is int or value is None:
+        return True
+    if kind is list:
+        return all(type(item) is str for item in value)  # type: ignore[attr-defined]
+    if kind is dict:
+        return all(
+            type(k) is str and type(v) is str
+            for k, v in value.items()  # type: ignore[attr-defined]
+        )
+    return False
 
 
 def chain_hash(prev_hash: str, entry: Mapping[Any, Any]) -> str:
@@ -268,17 +316,20 @@ class VerifyReport:
 
 
 def verify(conn: Connection, branch: str | None = None, *, batch: int = 1000) -> VerifyReport:
-    """Recompute every chain (or ``branch``'s) against its entries and head."""
+    """Recompute every chain (or ``branch``'s) against its entries and head.
+
+    Each chain is read once, in ``seq`` order, as a stream (a server-side
+    cursor on PostgreSQL, ``batch`` rows at a time) of the columns the hash
+    covers, JSON columns as text: memory holds a few batches, whatever the
+    length of the chain. On PostgreSQL the next batch is fetched in a thread
+    while this one is checked, and timestamps come formatted by the server.
+    """
     heads = {
         row.branch: (int(row.seq), str(row.hash))
         for row in conn.execute(select(audit_heads)).all()
         if branch is None or row.branch == branch
     }
-    in_log = {
-        str(b)
-        for b in conn.execute(select(audit_log.c.branch).distinct()).scalars()
-        if branch is None or b == branch
-    }
+    in_log = {b for b in _branches_in_log(conn) if branch is None or b == branch}
     counts: dict[str, int] = {}
     breaks: list[ChainBreak] = []
     for name in sorted(heads.keys() | in_log):
@@ -289,22 +340,109 @@ def verify(conn: Connection, branch: str | None = None, *, batch: int = 1000) ->
     return VerifyReport(counts, tuple(breaks))
 
 
+def _branches_in_log(conn: Connection) -> list[str]:
+    """The distinct branches of the log by a loose index scan: one index probe per branch."""
+    found = conn.execute(
+        text(
+            "WITH RECURSIVE b(branch) AS ("
+            " SELECT min(branch) FROM audit_log"
+            " UNION ALL"
+            " SELECT (SELECT min(a.branch) FROM audit_log a WHERE a.branch > b.branch)"
+            " FROM b WHERE b.branch IS NOT NULL"
+            ") SELECT branch FROM b WHERE branch IS NOT NULL"
+        )
+    ).scalars()
+    return [str(b) for b in found]
+
+
+_PG_AT: ColumnClause[str] = literal_column(
+    """to_char(audit_log.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+)
+"""``at`` as `canonical` writes it (``strftime("%Y-%m-%dT%H:%M:%S.%fZ")`` of the UTC time),
+except that ``strftime`` does not pad a year before 1000 (see `_verify_branch`)."""
+
+
+def _columns(postgresql: bool) -> tuple[Any, ...]:
+    return (
+        audit_log.c.seq,
+        audit_log.c.id,
+        audit_log.c.prev_hash,
+        audit_log.c.hash,
+        audit_log.c.action,
+        audit_log.c.actor,
+        _PG_AT if postgresql else type_coerce(audit_log.c.at, DateTime(timezone=True)),
+        audit_log.c.student_number,
+        audit_log.c.subject,
+        cast(audit_log.c.fields, Text),
+        cast(audit_log.c.value_hashes, Text),
+    )
+
+
+_STR = {str}
+
+
 def _verify_branch(
     conn: Connection, branch: str, head: tuple[int, str] | None, batch: int
 ) -> tuple[int, ChainBreak | None]:
+    """Walk one chain. The hash input is built byte for byte as `canonical` builds it, from
+    the raw columns: no mapping per row, one ``orjson.dumps`` per entry (``json.dumps`` only for
+    an entry holding a value orjson might write differently, see `_plain`)."""
     expected_seq, prev, count = 1, GENESIS, 0
-    for row in _chain(conn, branch, batch):
-        count += 1
-        seq, entry_id = int(row["seq"]), str(row["id"])
-        if seq != expected_seq:
-            detail = f"expected seq {expected_seq}, found {seq}"
-            return count, ChainBreak(branch, expected_seq, entry_id, "seq", detail)
-        if row["prev_hash"] != prev:
-            detail = "prev_hash differs from the previous entry's hash"
-            return count, ChainBreak(branch, seq, entry_id, "prev_hash", detail)
-        if chain_hash(prev, row) != row["hash"]:
-            return count, ChainBreak(branch, seq, entry_id, "hash", "content does not match hash")
-        prev, expected_seq = str(row["hash"]), expected_seq + 1
+    sha256, dumps, loads = hashlib.sha256, orjson.dumps, orjson.loads
+    sort_keys = orjson.OPT_SORT_KEYS
+    postgresql = is_postgresql(conn)
+    query = (
+        select(*_columns(postgresql)).where(audit_log.c.branch == branch).order_by(audit_log.c.seq)
+    )
+    result = conn.execution_options(stream_results=True, max_row_buffer=batch).execute(query)
+    batches = _prefetched(result, batch) if postgresql else _batches(result, batch)
+    try:
+        for rows in batches:
+            for seq, entry_id, prev_hash, hash_, action, actor, at, number, subject, f, vh in rows:
+                count += 1
+                if seq != expected_seq:
+                    detail = f"expected seq {expected_seq}, found {seq}"
+                    return count, ChainBreak(branch, expected_seq, str(entry_id), "seq", detail)
+                if prev_hash != prev:
+                    detail = "prev_hash differs from the previous entry's hash"
+                    return count, ChainBreak(branch, seq, str(entry_id), "prev_hash", detail)
+                try:
+                    fields, hashes = loads(f), loads(vh)
+                except orjson.JSONDecodeError:  # e.g. NaN, which json reads and orjson does not
+                    fields, hashes = json.loads(f), json.loads(vh)
+                if type(at) is not str:  # SQLite
+                    at = _utc_text(at)
+                elif at[0] == "0":  # a year before 1000, which strftime does not pad
+                    at = at[:4].lstrip("0") + at[4:]
+                doc = {
+                    "action": action,
+                    "actor": actor,
+                    "at": at,
+                    "branch": branch,
+                    "fields": fields,
+                    "id": entry_id,
+                    "prev_hash": prev_hash,
+                    "seq": seq,
+                    "student_number": number,
+                    "subject": subject,
+                    "value_hashes": hashes,
+                }
+                if (
+                    type(fields) is list
+                    and (not fields or set(map(type, fields)) == _STR)
+                    and type(hashes) is dict
+                    and (not hashes or set(map(type, hashes.values())) == _STR)
+                ):
+                    body = dumps(doc, option=sort_keys)
+                else:
+                    body = canonical(doc)
+                if sha256(prev.encode("ascii") + body).hexdigest() != hash_:
+                    detail = "content does not match hash"
+                    return count, ChainBreak(branch, seq, str(entry_id), "hash", detail)
+                prev, expected_seq = str(hash_), expected_seq + 1
+    finally:
+        batches.close()
+        result.close()
     last_seq = expected_seq - 1
     if head is None:
         return count, ChainBreak(branch, None, None, "no_head", "entries without a head row")
@@ -314,15 +452,46 @@ def _verify_branch(
     return count, None
 
 
-def _chain(conn: Connection, branch: str, batch: int) -> Iterator[RowMapping]:
-    """A branch's entries in seq order, fetched in batches (keyset pagination)."""
-    after: int | None = None
-    while True:
-        query = select(audit_log).where(audit_log.c.branch == branch)
-        if after is not None:
-            query = query.where(audit_log.c.seq > after)
-        rows = conn.execute(query.order_by(audit_log.c.seq).limit(batch)).mappings().all()
-        yield from rows
-        if len(rows) < batch:
-            return
-        after = int(rows[-1]["seq"])
+def _batches(result: Result[Any], size: int) -> Generator[Sequence[Any], None, None]:
+    while rows := result.fetchmany(size):
+        yield rows
+
+
+def _prefetched(result: Result[Any], size: int) -> Generator[Sequence[Any], None, None]:
+    """The result's rows in batches, the next one fetched in a thread while this one is used.
+
+    The connection is used by the fetching thread alone until it has stopped
+    (at the end, or when the caller stops early): never by two at once.
+    """
+    ready: queue.Queue[Sequence[Any] | BaseException] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def offer(item: Sequence[Any] | BaseException) -> bool:
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fetch() -> None:
+        try:
+            while offer(rows := result.fetchmany(size)) and rows:
+                pass
+        except BaseException as error:  # handed to the caller's thread
+            offer(error)
+
+    fetcher = threading.Thread(target=fetch, name="audit-verify-fetch", daemon=True)
+    fetcher.start()
+    try:
+        while True:
+            item = ready.get()
+            if isinstance(item, BaseException):
+                raise item
+            if not item:
+                return
+            yield item
+    finally:
+        stop.set()
+        fetcher.join()
