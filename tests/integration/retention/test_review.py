@@ -68,7 +68,7 @@ from dossier.retention.schedule import Quarter, current_quarter, due_runs
 from dossier.storage.audit import AuditSpec
 from dossier.storage.bulk import BulkAdmitter
 from dossier.storage.db import Database
-from dossier.storage.repositories.students import StudentRepository
+from dossier.storage.repositories.student_pages import StudentPage
 from dossier.storage.schema import audit_log, outbox, review_findings
 from tests.integration.retention.conftest import DatabaseFactory
 
@@ -508,17 +508,18 @@ def test_a_run_over_2000_dossiers_holds_one_page_at_a_time(
     live: weakref.WeakSet[StudentDossier] = weakref.WeakSet()
     most = 0
     loaded = 0
-    original = StudentRepository.get
+    original = StudentPage.dossier
 
-    def tracked(self: StudentRepository, number: str) -> StudentDossier:
+    def tracked(self: StudentPage, number: str) -> StudentDossier | None:
         nonlocal most, loaded
         dossier = original(self, number)
+        assert dossier is not None
         live.add(dossier)
         loaded += 1
         most = max(most, len(live))
         return dossier
 
-    monkeypatch.setattr(StudentRepository, "get", tracked)
+    monkeypatch.setattr(StudentPage, "dossier", tracked)
     reviews = Reviews(db, BRANCHES, clock=Clock(), page_size=page_size)
     reviews.start_run(REVIEWER, StartReview(branch="SH01"))  # warms the caches (2026Q2)
 

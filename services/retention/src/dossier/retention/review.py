@@ -31,18 +31,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 
 from dossier.core.branch import Branch
 from dossier.core.enums import ChangeStatus, ReviewRunStatus, Severity
-from dossier.core.errors import AccessDenied, Destroyed, GuardRefused, Problem, ValidationError
+from dossier.core.errors import AccessDenied, GuardRefused, Problem, ValidationError
 from dossier.core.events import ReviewFindingMoved, ReviewRunMoved
 from dossier.core.lifecycle import Context
 from dossier.core.plugins import PluginHost
 from dossier.core.policy import Actor, Operation, authorize
-from dossier.core.records import ChangeRequest, ReviewFinding, StudentDossier
+from dossier.core.records import ReviewFinding, StudentDossier
 from dossier.retention import report
 from dossier.retention.api import (
     Export,
@@ -62,6 +62,7 @@ from dossier.retention.api import (
     WaiveFinding,
 )
 from dossier.retention.common import Base, Caller, hide_unless, utc_now
+from dossier.retention.progress import Progress, ProgressSink, quiet
 from dossier.retention.review_store import (
     FINDING,
     FINDING_KIND,
@@ -74,16 +75,30 @@ from dossier.retention.review_store import (
 from dossier.retention.schedule import Quarter, Schedule, current_quarter, due_runs
 from dossier.storage.audit import AuditSpec
 from dossier.storage.db import Database
+from dossier.storage.repositories.student_pages import StudentPage
 from dossier.storage.uow import UnitOfWork
 
-PAGE_SIZE = 100
+PAGE_SIZE = 1000
 """Dossiers per transaction of a run: the most a run holds in memory at once."""
 
 UNCONFIRMED_CHANGE = "unconfirmed_change"
 
 
+class ChangeLike(Protocol):
+    """What `unconfirmed_changes` reads of a change request (`ChangeRequest`, `ChangeState`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> ChangeStatus: ...
+    @property
+    def applied_at(self) -> datetime | None: ...
+    @property
+    def answered_at(self) -> datetime | None: ...
+
+
 def unconfirmed_changes(
-    dossier: StudentDossier, changes: Sequence[ChangeRequest], branch: Branch, now: datetime
+    dossier: StudentDossier, changes: Sequence[ChangeLike], branch: Branch, now: datetime
 ) -> list[ReviewFinding]:
     """变更未确认: applied changes the student has neither confirmed nor disputed within
     ``branch.unconfirmed_change_days``. One finding per student; the detail names the oldest
@@ -170,14 +185,22 @@ class Reviews(Base):
 
     # -- running ---------------------------------------------------------------------------
 
-    def start_run(self, caller: Caller, command: StartReview) -> RunView:
-        """Open (or find) the branch's run of the quarter and review every dossier of it."""
+    def start_run(
+        self, caller: Caller, command: StartReview, progress: ProgressSink = quiet
+    ) -> RunView:
+        """Open (or find) the branch's run of the quarter and review every dossier of it;
+        ``progress`` hears the dossiers reviewed after each page (stage ``dossiers``)."""
         branch = self._branch(command.branch)
         self._require(caller.actor, Operation.REVIEW_RUN, branch.code)
         quarter = self._quarter(command.quarter, branch)
         run_id = self._transact(str, lambda uow: self._open(uow, branch, quarter, caller.actor))
-        while not self._transact(bool, lambda uow: self._page(uow, run_id, branch, caller.actor)):
-            pass
+        total, done = self._reading(lambda uow: self._extent(uow, run_id, branch))
+        progress(Progress("dossiers", done, total))
+        reviewed = {"dossiers": done}
+        while not self._transact(
+            bool, lambda uow: self._page(uow, run_id, branch, caller.actor, reviewed)
+        ):
+            progress(Progress("dossiers", reviewed["dossiers"], total))
         return self._reading(lambda uow: self._view(ReviewStore(uow.connection).run(run_id), uow))
 
     def _quarter(self, text: str | None, branch: Branch) -> str:
@@ -207,8 +230,22 @@ class Reviews(Base):
         self._record(uow, run, actor, "review.started", 0)
         return run.id
 
-    def _page(self, uow: UnitOfWork, run_id: str, branch: Branch, actor: Actor) -> bool:
-        """Review the next page of the run (True when the run is no longer running)."""
+    def _extent(self, uow: UnitOfWork, run_id: str, branch: Branch) -> tuple[int, int]:
+        """The dossiers a run covers (an estimate while it runs), and those it has reviewed."""
+        store = ReviewStore(uow.connection)
+        done = int(store.run(run_id).counts.get("dossiers", 0))
+        return max(store.count_numbers(branch.code), done), done
+
+    def _page(
+        self,
+        uow: UnitOfWork,
+        run_id: str,
+        branch: Branch,
+        actor: Actor,
+        reviewed: dict[str, int] | None = None,
+    ) -> bool:
+        """Review the next page of the run (True when the run is no longer running); the
+        run's count of dossiers reviewed goes into ``reviewed``."""
         store = ReviewStore(uow.connection)
         run = store.run(run_id, lock=True)
         if run.status is not ReviewRunStatus.RUNNING:
@@ -221,21 +258,27 @@ class Reviews(Base):
         rules = self.plugins.rules_for(branch)
         now = self.clock()
         today = self._today(branch)
-        reviewed = 0
+        page = StudentPage.load(uow.connection, self.db.vault, numbers)
+        count = 0
+        found: list[tuple[str, ReviewFinding]] = []
         for number in numbers:
-            try:
-                dossier = uow.students.get(number)
-                changes = uow.change_requests.for_student(number)
-            except Destroyed:
+            dossier = page.dossier(number)
+            if dossier is None:  # destroyed since the page was chosen
                 continue
-            found = [
-                *rules.review(dossier, today),
-                *unconfirmed_changes(dossier, changes, branch, now),
-            ]
-            store.add_findings(run.id, [(str(uuid.uuid4()), f) for f in found])
-            reviewed += 1
-        counts = {"dossiers": int(run.counts.get("dossiers", 0)) + reviewed, "after": numbers[-1]}
+            found.extend(
+                (str(uuid.uuid4()), f)
+                for f in (
+                    *rules.review(dossier, today),
+                    *unconfirmed_changes(dossier, page.changes(number), branch, now),
+                )
+            )
+            count += 1
+        store.add_findings(run.id, found)
+        dossiers = int(run.counts.get("dossiers", 0)) + count
+        counts = {"dossiers": dossiers, "after": numbers[-1]}
         store.update_run(attrs.evolve(run, counts=counts), expected=ReviewRunStatus.RUNNING)
+        if reviewed is not None:
+            reviewed["dossiers"] = dossiers
         return False
 
     def _complete(self, uow: UnitOfWork, store: ReviewStore, run: ReviewRun, actor: Actor) -> None:

@@ -20,6 +20,7 @@ from dossier.core.errors import Conflict, NotFound
 from dossier.core.lifecycle import Lifecycle
 from dossier.core.records import ReviewFinding
 from dossier.storage.schema import review_findings, review_runs, students
+from dossier.storage.sql import bulk_insert
 
 RUN_KIND = "review_run"
 FINDING_KIND = "review_finding"
@@ -169,14 +170,22 @@ class ReviewStore:
         query = query.order_by(students.c.student_number).limit(size)
         return list(self._conn.execute(query).scalars())
 
+    def count_numbers(self, branch: str) -> int:
+        """How many students of ``branch`` a run reviews (all but the destroyed)."""
+        query = (
+            select(func.count())
+            .select_from(students)
+            .where(students.c.branch == branch, students.c.status != StudentStatus.DESTROYED.value)
+        )
+        return int(self._conn.execute(query).scalar_one())
+
     # -- findings --------------------------------------------------------------------------
 
     def add_findings(self, run_id: str, found: Sequence[tuple[str, ReviewFinding]]) -> None:
-        """Insert new open findings, each with its id."""
-        if not found:
-            return
-        self._conn.execute(
-            insert(review_findings),
+        """Insert new open findings, each with its id (COPY on PostgreSQL, for a page's worth)."""
+        bulk_insert(
+            self._conn,
+            review_findings,
             [
                 {
                     "id": finding_id,
