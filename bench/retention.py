@@ -29,7 +29,8 @@ stderr. Then, in this order:
    migrated database (documents into a fresh bucket); the target must then
    hold N students and its audit chain must verify. Throughput: the same
    part bytes over the seconds of ``restore`` (which downloads every part
-   twice: once to check it, once to load it); ceiling: raw PUT bytes/s, as
+   once, loading rows as it checks, documents spooled until the rows are
+   committed); ceiling: raw PUT bytes/s, as
    the issue asks (raw GET bytes/s is reported beside it).
 5. **Audit verification**: ``db.verify_audit()`` of the source database,
    entries/s.
@@ -82,7 +83,7 @@ from dossier.retention.api import StartReview
 from dossier.retention.archive import BackupKey
 from dossier.retention.backups import Backups
 from dossier.retention.common import Caller
-from dossier.retention.review import Reviews
+from dossier.retention.review import PAGE_SIZE, Reviews
 from dossier.storage import schema
 from dossier.storage.bulk import BulkAdmitter
 from dossier.storage.db import Database
@@ -406,7 +407,7 @@ def measure(
             outcome.seconds,
             "s",
             goal=60,
-            note="Reviews.start_run, whole branch, page 100, in a fresh process",
+            note=f"Reviews.start_run, whole branch, page {PAGE_SIZE}, in a fresh process",
             extra={**sizes, "findings": outcome.findings},
         ),
         Figure(

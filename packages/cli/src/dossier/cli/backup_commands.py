@@ -1,7 +1,8 @@
 """`dossier backup create|list|verify|restore|prune`: the operator's backup jobs, in-process.
 
-Clear output for a person at a terminal (a progress line on stderr), ``--json``
-for scripts, and a non-zero exit when anything failed.
+Clear output for a person at a terminal (a progress bar per stage on stderr,
+see `dossier.cli.progress`), ``--json`` for scripts (and no bar), and a
+non-zero exit when anything failed.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from typing import Any
 
 import click
 
+from dossier.cli.progress import TerminalProgress, interactive
 from dossier.messaging.config import Config
 from dossier.messaging.runtime import object_store
 from dossier.retention.archive import BackupKey, Manifest
-from dossier.retention.backups import Backups, Progress
+from dossier.retention.backups import Backups
 from dossier.storage.db import Database
 from dossier.storage.keys import MasterKey
 
@@ -41,11 +43,6 @@ def _backups(config: Config) -> Iterator[Backups]:
         )
     finally:
         db.dispose()
-
-
-def _progress(progress: Progress) -> None:
-    if sys.stderr.isatty():
-        click.echo(f"\r{progress.stage}: {progress.done}   ", nl=False, err=True)
 
 
 def _summary(manifest: Manifest) -> dict[str, Any]:
@@ -77,8 +74,8 @@ def register(cli: click.Group, load: Any) -> None:
     @click.pass_obj
     def create(home: Path, incremental: bool, as_json: bool) -> None:
         """Take a consistent backup now."""
-        with _backups(load(home)) as backups:
-            manifest = backups.create(incremental=incremental, progress=_progress)
+        with _backups(load(home)) as backups, TerminalProgress(enabled=interactive(as_json)) as bar:
+            manifest = backups.create(incremental=incremental, progress=bar)
         _print(_summary(manifest), as_json)
 
     @backup.command("list")
@@ -107,7 +104,11 @@ def register(cli: click.Group, load: Any) -> None:
         import tempfile
 
         config = load(home)
-        with _backups(config) as backups, tempfile.TemporaryDirectory() as scratch:
+        with (
+            _backups(config) as backups,
+            tempfile.TemporaryDirectory() as scratch,
+            TerminalProgress(enabled=interactive(as_json)) as bar,
+        ):
             scratch_db = None
             if restore_check:
                 from dossier.storage.migrations import upgrade
@@ -115,7 +116,7 @@ def register(cli: click.Group, load: Any) -> None:
                 url = f"sqlite:///{scratch}/verify.db"
                 upgrade(url)
                 scratch_db = Database(url, backups.db.vault.master)
-            result = backups.verify(backup_id, restore_into=scratch_db)
+            result = backups.verify(backup_id, restore_into=scratch_db, progress=bar)
             if scratch_db is not None:
                 scratch_db.dispose()
         _print(
@@ -139,6 +140,7 @@ def register(cli: click.Group, load: Any) -> None:
     @click.option("--into-database", required=True, help="URL of an EMPTY database.")
     @click.option("--into-bucket", default=None, help="Bucket for the documents (default: same).")
     @click.option("--master-key-file", type=click.Path(path_type=Path, dir_okay=False))
+    @click.option("--json", "as_json", is_flag=True)
     @click.pass_obj
     def restore(
         home: Path,
@@ -146,6 +148,7 @@ def register(cli: click.Group, load: Any) -> None:
         into_database: str,
         into_bucket: str | None,
         master_key_file: Path | None,
+        as_json: bool,
     ) -> None:
         """Restore into an empty database (migrated here first); refuses anything not empty."""
         from dossier.storage.migrations import upgrade
@@ -160,15 +163,22 @@ def register(cli: click.Group, load: Any) -> None:
             )
             target = Database(into_database, master)
             try:
-                manifest = backups.restore(
-                    backup_id,
-                    target,
-                    objects_into=(backups.objects, into_bucket or config.objects.documents_bucket),
-                    progress=_progress,
-                )
+                with TerminalProgress(enabled=interactive(as_json)) as bar:
+                    manifest = backups.restore(
+                        backup_id,
+                        target,
+                        objects_into=(
+                            backups.objects,
+                            into_bucket or config.objects.documents_bucket,
+                        ),
+                        progress=bar,
+                    )
             finally:
                 target.dispose()
-        click.echo(f"restored {manifest.id}: {sum(manifest.tables.values())} rows")
+        if as_json:
+            _print({**_summary(manifest), "restored": True}, as_json)
+        else:
+            click.echo(f"restored {manifest.id}: {sum(manifest.tables.values())} rows")
 
     @backup.command("prune")
     @click.option("--json", "as_json", is_flag=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from dossier.cli.progress import TerminalProgress, interactive
 from dossier.core import wire
 from dossier.core.enums import FindingStatus
 from dossier.core.policy import Actor, Role
@@ -78,9 +79,11 @@ def register(cli: click.Group, load: Callable[[Path], Config]) -> None:
     ) -> None:
         """Review every dossier of a branch now; a stopped run picks up where it left off."""
         config = load(home)
-        with _database(config) as db:
+        with _database(config) as db, TerminalProgress(enabled=interactive(as_json)) as bar:
             run = Reviews(db, config.branches).start_run(
-                _caller(actor_id, Role.REVIEWER), api.StartReview(branch=branch, quarter=quarter)
+                _caller(actor_id, Role.REVIEWER),
+                api.StartReview(branch=branch, quarter=quarter),
+                progress=bar,
             )
         _emit(run, as_json, _run_lines)
 

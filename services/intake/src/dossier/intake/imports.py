@@ -876,7 +876,9 @@ def _job_of(row: RowMapping) -> ImportJob:
 
 @frozen(kw_only=True)
 class ImportProgress:
-    """What an in-process caller hears after each chunk (validated, or committed)."""
+    """What a caller hears after each chunk (validated, or committed). ``stage``, ``done`` and
+    ``total`` read it as every long job's progress reads (the state, rows done, rows in the
+    file), e.g. for `dossier.messaging.progress.JobProgress.update`."""
 
     job_id: str
     state: ImportState
@@ -884,6 +886,18 @@ class ImportProgress:
     rows_done: int
     imported: int
     invalid: int
+
+    @property
+    def stage(self) -> str:
+        return self.state.value
+
+    @property
+    def done(self) -> int:
+        return self.rows_done
+
+    @property
+    def total(self) -> int | None:
+        return self.rows_total or None
 
 
 ProgressCallback = Callable[[ImportProgress], None]
@@ -981,12 +995,19 @@ class Importer:
     # -- over NATS (content inline, base64) ----------------------------------------------
 
     def start(
-        self, caller: Caller, command: StartImport, *, locale: Locale | None = None
+        self,
+        caller: Caller,
+        command: StartImport,
+        *,
+        locale: Locale | None = None,
+        progress: ProgressCallback | None = None,
     ) -> ImportReport:
         """``import.start``: the whole file in the request; returns the job's report.
 
         With an idempotency key the job id is derived from actor and key, so
-        a retried request continues (or reports) the same job.
+        a retried request continues (or reports) the same job. ``progress``
+        hears each chunk (the service publishes it on NATS, see
+        `dossier.messaging.progress`).
         """
         data = io.BytesIO(_decoded(command.content))
         job_id = (
@@ -1000,7 +1021,7 @@ class Importer:
             source_system=command.source_system,
             strict=command.strict,
         )
-        job = self._start(caller, data, request, job_id, None, from_key=job_id is not None)
+        job = self._start(caller, data, request, job_id, progress, from_key=job_id is not None)
         return self._report(job, locale)
 
     def status(
@@ -1012,10 +1033,16 @@ class Importer:
         return self._report(job, locale)
 
     def resume(
-        self, caller: Caller, command: ResumeImport, *, locale: Locale | None = None
+        self,
+        caller: Caller,
+        command: ResumeImport,
+        *,
+        locale: Locale | None = None,
+        progress: ProgressCallback | None = None,
     ) -> ImportReport:
         """``import.resume``: continue after the last committed chunk (same file again)."""
-        job = self._resume(caller, command.job_id, io.BytesIO(_decoded(command.content)), None)
+        data = io.BytesIO(_decoded(command.content))
+        job = self._resume(caller, command.job_id, data, progress)
         return self._report(job, locale)
 
     # -- in process (files of any size) -------------------------------------------------

@@ -22,11 +22,14 @@ from dossier.retention.certificates import Certificate
 @frozen(kw_only=True)
 class StartReview:
     """Start (or resume) the review of a branch for ``quarter`` (``2026Q4``; None: the current
-    quarter in the branch's time zone) and run it to completion."""
+    quarter in the branch's time zone) and run it to completion. ``job_id``: where the run's
+    progress events go (``dossier.progress.retention.review-start.<job_id>``; default: the
+    request id)."""
 
     type: ClassVar[str] = "review.start"
     branch: str
     quarter: str | None = None
+    job_id: str | None = None
 
 
 @frozen(kw_only=True)

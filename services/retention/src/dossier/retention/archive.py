@@ -19,12 +19,15 @@ import hashlib
 import hmac
 import json
 import os
+import queue
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from attrs import field, frozen
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -99,6 +102,24 @@ def encode_value(value: Any) -> Any:
     if isinstance(value, date):
         return {"$d": value.isoformat()}
     return value
+
+
+def _tagged(value: Any) -> Any:
+    """orjson's ``default`` for what it does not write itself (with ``OPT_PASSTHROUGH_DATETIME``:
+    timestamps and dates too): the same tagged objects as `encode_value`."""
+    if isinstance(value, bytes | memoryview):
+        return {"$b": base64.b64encode(bytes(value)).decode()}
+    if isinstance(value, datetime):
+        return {"$t": value.isoformat()}
+    if isinstance(value, date):
+        return {"$d": value.isoformat()}
+    raise TypeError(f"cannot archive a {type(value).__name__}")
+
+
+def dumps_record(record: Mapping[str, Any]) -> bytes:
+    """One record as a line of the stream (without the newline): compact JSON, UTF-8, values
+    tagged as `encode_value` tags them (they need not be tagged beforehand)."""
+    return orjson.dumps(record, default=_tagged, option=orjson.OPT_PASSTHROUGH_DATETIME)
 
 
 def decode_value(value: Any) -> Any:
@@ -202,8 +223,12 @@ class ArchiveWriter:
         self.parts: list[Part] = []
 
     def write(self, record: Mapping[str, Any]) -> None:
-        line = json.dumps(record, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
-        self._buffer += self._compressor.compress(line)
+        self.write_lines(dumps_record(record) + b"\n")
+
+    def write_lines(self, lines: bytes) -> None:
+        """Append ready-made lines (each `dumps_record` + ``\\n``): one compressor call for a
+        batch instead of one per record; the compressed stream is the same."""
+        self._buffer += self._compressor.compress(lines)
         while len(self._buffer) >= self.part_size:
             self._emit(bytes(self._buffer[: self.part_size]))
             del self._buffer[: self.part_size]
@@ -221,14 +246,60 @@ class ArchiveWriter:
         self.parts.append(self.sink(index, sealed))
 
 
+class BackgroundWriter:
+    """An `ArchiveWriter` fed from a queue by a thread of its own: compressing, sealing and
+    storing a batch (zlib, AES-GCM and the upload release the GIL) overlap with the caller
+    producing the next one. At most ``depth`` batches wait; the first failure of the thread
+    is raised to the caller at its next write or at `close`."""
+
+    def __init__(self, writer: ArchiveWriter, depth: int = 4) -> None:
+        self.writer = writer
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="backup-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (lines := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self.writer.write_lines(lines)
+                except BaseException as error:  # handed to the caller's thread
+                    self._error = error
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def write(self, record: Mapping[str, Any]) -> None:
+        self.write_lines(dumps_record(record) + b"\n")
+
+    def write_lines(self, lines: bytes) -> None:
+        self._check()
+        self._queue.put(lines)
+
+    def close(self) -> list[Part]:
+        """Wait for every batch, then close the archive (the last parts)."""
+        self.stop()
+        self._check()
+        return self.writer.close()
+
+    def stop(self) -> None:
+        """Let the thread finish what is queued and end (idempotent)."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+
 def part_aad(backup_id: str, index: int) -> bytes:
     return f"{backup_id}/part-{index:05d}".encode()
 
 
-def read_records(
+def read_lines(
     backup_id: str, key: BackupKey, parts: Iterable[tuple[Part, bytes]]
-) -> Iterator[dict[str, Any]]:
-    """Check, open, decompress and parse the parts, in order; a bad part raises `BackupCorrupt`."""
+) -> Iterator[bytes]:
+    """Check, open and decompress the parts, in order, and yield the stream's lines (unparsed);
+    a bad part raises `BackupCorrupt` before any line of it is yielded."""
     decompressor = zlib.decompressobj()
     pending = b""
     for index, (part, sealed) in enumerate(parts, start=1):
@@ -240,11 +311,32 @@ def read_records(
         except zlib.error:
             raise BackupCorrupt(part.name) from None
         *lines, pending = pending.split(b"\n")
-        for line in lines:
-            yield json.loads(line)
+        yield from lines
     pending += decompressor.flush()
     if not decompressor.eof:
         raise BackupCorrupt("truncated")
     for line in pending.split(b"\n"):
         if line:
-            yield json.loads(line)
+            yield line
+
+
+def read_records(
+    backup_id: str, key: BackupKey, parts: Iterable[tuple[Part, bytes]]
+) -> Iterator[dict[str, Any]]:
+    """Check, open, decompress and parse the parts, in order; a bad part raises `BackupCorrupt`."""
+    for line in read_lines(backup_id, key, parts):
+        yield orjson.loads(line)
+
+
+_TABLE_LINE = b'{"t":"'
+
+
+def record_kind(line: bytes) -> str | None:
+    """The table of a row's line, or None for a document's — without parsing the whole line
+    (rows are written ``{"t":"<table>",…``, documents ``{"o":…``)."""
+    if line.startswith(_TABLE_LINE):
+        end = line.find(b'"', len(_TABLE_LINE))
+        if end > 0 and b"\\" not in line[len(_TABLE_LINE) : end]:
+            return line[len(_TABLE_LINE) : end].decode()
+    record = orjson.loads(line)
+    return str(record["t"]) if "t" in record else None

@@ -16,28 +16,52 @@ destruction ledger so a destroyed student never comes back.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import logging
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+import struct
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+import orjson
 from attrs import frozen
-from sqlalchemy import Connection, Engine, func, insert, select, text
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    LargeBinary,
+    Text,
+    TypeDecorator,
+    cast,
+    func,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.types import TypeEngine
 
 from dossier.core.errors import DossierError
 from dossier.retention import ledger
 from dossier.retention.archive import (
     ArchiveWriter,
+    BackgroundWriter,
     BackupCorrupt,
     BackupKey,
     Manifest,
     Part,
     decode_value,
-    encode_value,
-    read_records,
+    dumps_record,
+    read_lines,
+    record_kind,
 )
+from dossier.retention.progress import Progress, ProgressSink, quiet
 from dossier.storage.db import Database
 from dossier.storage.numbers import sequence_name
 from dossier.storage.objects import ObjectNotFound, ObjectStore
@@ -49,13 +73,20 @@ from dossier.storage.schema import (
     student_number_counters,
     students,
 )
-from dossier.storage.sql import snapshot
+from dossier.storage.sql import bulk_insert, snapshot
 
 log = logging.getLogger("dossier.retention")
+T = TypeVar("T")
 
 PREFIX = "backups/"
 MANIFEST = "manifest.json"
-BATCH = 500
+BATCH = 2000
+"""Rows fetched, serialised and compressed at a time by ``create``; rows loaded at a time by
+``restore``."""
+SPOOL_LIMIT = 1 << 30
+"""Bytes of documents a restore keeps in a temporary file while it loads the rows (beyond:
+read again from the parts after the commit)."""
+SPOOL_IN_MEMORY = 32 << 20
 
 
 class BackupRefused(DossierError):
@@ -65,20 +96,6 @@ class BackupRefused(DossierError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__({"reason": reason})
-
-
-@frozen
-class Progress:
-    stage: str
-    done: int
-    total: int | None = None
-
-
-ProgressSink = Callable[[Progress], None]
-
-
-def _quiet(_: Progress) -> None:
-    return None
 
 
 @frozen(kw_only=True)
@@ -119,7 +136,7 @@ class Backups:
 
     # -- create ------------------------------------------------------------------------
 
-    def create(self, *, incremental: bool = False, progress: ProgressSink = _quiet) -> Manifest:
+    def create(self, *, incremental: bool = False, progress: ProgressSink = quiet) -> Manifest:
         now = self.clock()
         base = self.latest() if incremental else None
         if incremental and base is None:
@@ -136,19 +153,21 @@ class Backups:
                 len(sealed),
                 retain_until=retain_until,
             )
-            progress(Progress("upload", index))
             return Part(name, len(sealed), hashlib.sha256(sealed).hexdigest())
 
-        writer = ArchiveWriter(backup_id, self.key, sink, self.part_size)
-        with self.db.engine.connect() as raw:
-            conn = snapshot(raw)
-            with conn.begin():
-                tables = self._dump_tables(conn, writer, progress)
-                sequences = _sequences(conn)
-                revision = _revision(conn)
-        since = base.created_at if base is not None else None
-        objects = self._dump_objects(writer, since, progress)
-        parts = writer.close()
+        writer = BackgroundWriter(ArchiveWriter(backup_id, self.key, sink, self.part_size))
+        try:
+            with self.db.engine.connect() as raw:
+                conn = snapshot(raw)
+                with conn.begin():
+                    tables = self._dump_tables(conn, writer, progress)
+                    sequences = _sequences(conn)
+                    revision = _revision(conn)
+            since = base.created_at if base is not None else None
+            objects = self._dump_objects(writer, since, progress)
+            parts = writer.close()
+        finally:
+            writer.stop()
         manifest = Manifest(
             id=backup_id,
             kind="incremental" if incremental else "full",
@@ -174,32 +193,60 @@ class Backups:
         return manifest
 
     def _dump_tables(
-        self, conn: Connection, writer: ArchiveWriter, progress: ProgressSink
+        self, conn: Connection, writer: BackgroundWriter, progress: ProgressSink
     ) -> dict[str, int]:
+        """Every row of every table, in dependency order, as lines of the stream: fetched in
+        batches from a server-side cursor, JSON columns as their stored text (not parsed and
+        written again), each batch serialised with orjson and compressed in one call."""
+        totals = {
+            table.name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+            for table in metadata.sorted_tables
+        }
+        total, done = sum(totals.values()), 0
+        progress(Progress("rows", 0, total))
         counts: dict[str, int] = {}
         for table in metadata.sorted_tables:
-            rows = 0
+            rows, name = 0, str(table.name)  # orjson takes plain str keys only
+            names = [str(column.name) for column in table.columns]
+            columns = [
+                cast(column, Text) if isinstance(column.type, JSON) else column
+                for column in table.columns
+            ]
+            raw_json = [i for i, c in enumerate(table.columns) if isinstance(c.type, JSON)]
             order = list(table.primary_key.columns) or list(table.columns)
-            result = conn.execution_options(yield_per=1000).execute(select(table).order_by(*order))
-            for row in result.mappings():
-                writer.write({"t": table.name, "r": {k: encode_value(v) for k, v in row.items()}})
-                rows += 1
-            counts[table.name] = rows
-            progress(Progress(f"table {table.name}", rows))
+            result = conn.execution_options(yield_per=BATCH).execute(
+                select(*columns).order_by(*order)
+            )
+            for batch in result.partitions():
+                lines = bytearray()
+                for row in batch:
+                    values = list(row)
+                    for i in raw_json:
+                        values[i] = _json_text(values[i])
+                    lines += dumps_record({"t": name, "r": dict(zip(names, values, strict=True))})
+                    lines += b"\n"
+                writer.write_lines(bytes(lines))
+                rows += len(batch)
+                done += len(batch)
+                progress(Progress("rows", done, total))
+            counts[name] = rows
         return counts
 
     def _dump_objects(
-        self, writer: ArchiveWriter, since: datetime | None, progress: ProgressSink
+        self, writer: BackgroundWriter, since: datetime | None, progress: ProgressSink
     ) -> int:
+        """The documents (those written since ``since``), fetched a few at a time ahead."""
         count = 0
-        for info in self.objects.list(self.documents_bucket):
-            if since is not None and info.last_modified is not None and info.last_modified < since:
-                continue
-            data = self.objects.get(self.documents_bucket, info.key)
-            writer.write({"o": info.key, "d": base64.b64encode(data).decode()})
+        progress(Progress("objects", 0))
+        keys = (
+            info.key
+            for info in self.objects.list(self.documents_bucket)
+            if since is None or info.last_modified is None or info.last_modified >= since
+        )
+        for key, data in _ahead(lambda k: (k, self.objects.get(self.documents_bucket, k)), keys):
+            writer.write({"o": key, "d": base64.b64encode(data).decode()})
             count += 1
-            if count % 100 == 0:
-                progress(Progress("objects", count))
+            progress(Progress("objects", count))
         return count
 
     # -- list, verify ------------------------------------------------------------------
@@ -223,23 +270,40 @@ class Backups:
             raise BackupRefused("no_such_backup") from None
         return Manifest.from_bytes(raw, self.key)
 
-    def records(self, manifest: Manifest) -> Iterator[dict[str, Any]]:
+    def lines(self, manifest: Manifest, progress: ProgressSink = quiet) -> Iterator[bytes]:
+        """The backup's stream of lines, each part checked before its lines are given;
+        ``progress`` hears each part (stage ``parts``)."""
+
         def parts() -> Iterator[tuple[Part, bytes]]:
-            for part in manifest.parts:
+            total = len(manifest.parts)
+            progress(Progress("parts", 0, total))
+            for done, part in enumerate(manifest.parts, start=1):
                 key = f"{PREFIX}{manifest.id}/{part.name}"
                 try:
-                    yield part, self.objects.get(self.backups_bucket, key)
+                    data = self.objects.get(self.backups_bucket, key)
                 except ObjectNotFound:
                     raise BackupCorrupt(part.name) from None
+                yield part, data
+                progress(Progress("parts", done, total))
 
-        return read_records(manifest.id, self.key, parts())
+        return read_lines(manifest.id, self.key, parts())
 
-    def verify(self, backup_id: str, *, restore_into: Database | None = None) -> VerifyResult:
+    def records(self, manifest: Manifest) -> Iterator[dict[str, Any]]:
+        for line in self.lines(manifest):
+            yield orjson.loads(line)
+
+    def verify(
+        self,
+        backup_id: str,
+        *,
+        restore_into: Database | None = None,
+        progress: ProgressSink = quiet,
+    ) -> VerifyResult:
         """Download every part and check every checksum, seal and count; optionally restore
         into a scratch database (``restore_into``) and verify its audit chain."""
         try:
             manifest = self.manifest(backup_id)
-            rows, objects = self._count(manifest)
+            rows, objects = self._count(manifest, progress)
         except BackupCorrupt as corrupt:
             return VerifyResult(
                 backup_id=backup_id, ok=False, parts=0, rows={}, objects=0, problem=corrupt.where
@@ -261,14 +325,17 @@ class Backups:
             problem=None if ok else "counts_differ" if audit_ok is None else "audit_chain",
         )
 
-    def _count(self, manifest: Manifest) -> tuple[dict[str, int], int]:
+    def _count(
+        self, manifest: Manifest, progress: ProgressSink = quiet
+    ) -> tuple[dict[str, int], int]:
         rows = dict.fromkeys(manifest.tables, 0)
         objects = 0
-        for record in self.records(manifest):
-            if "t" in record:
-                rows[record["t"]] = rows.get(record["t"], 0) + 1
-            else:
+        for line in self.lines(manifest, progress):
+            table = record_kind(line)
+            if table is None:
                 objects += 1
+            else:
+                rows[table] = rows.get(table, 0) + 1
         return rows, objects
 
     # -- restore -----------------------------------------------------------------------
@@ -280,65 +347,77 @@ class Backups:
         *,
         objects_into: tuple[ObjectStore, str] | None,
         replay_ledger: bool = True,
-        progress: ProgressSink = _quiet,
+        progress: ProgressSink = quiet,
+        spool_limit: int = SPOOL_LIMIT,
     ) -> Manifest:
         """Restore into an empty, migrated database (and bucket); nothing is written unless
-        every part of the backup (and of its base chain) checks out first."""
+        every part of the backup (and of its base chain) checks out first.
+
+        Each part is read once: the rows go into the target in one transaction as the parts
+        are read (COPY on PostgreSQL), the documents into a temporary spool; the transaction
+        commits only when every part of the chain has checked out and every count matches the
+        manifests, and only then are the documents written. Documents beyond ``spool_limit``
+        bytes are not spooled but read again from their parts after the commit.
+        """
         manifest = self.manifest(backup_id)
         chain = self._chain(manifest)
-        for member in chain:
-            rows, objects = self._count(member)
-            if rows != dict(member.tables) or objects != member.objects:
-                raise BackupCorrupt(member.id)
         _require_empty(target.engine)
-        with target.engine.begin() as conn:
-            self._load_rows(conn, manifest, progress)
-            _restore_sequences(conn, manifest.sequences)
-        if objects_into is not None:
-            store, bucket = objects_into
-            store.ensure_bucket(bucket, versioning=True)
-            for member in chain:
-                for record in self.records(member):
-                    if "o" in record:
-                        data = base64.b64decode(record["d"])
-                        store.put(bucket, record["o"], data, len(data))
+        with contextlib.ExitStack() as stack:
+            spool = _Spool(spool_limit, wanted=objects_into is not None)
+            stack.callback(spool.close)
+            with target.engine.begin() as conn:
+                loader = _RowLoader(conn, sum(manifest.tables.values()), progress)
+                for member in reversed(chain):  # oldest first: a newer copy of a key wins
+                    rows: dict[str, int] = dict.fromkeys(member.tables, 0)
+                    objects = 0
+                    for line in self.lines(member):
+                        table = record_kind(line)
+                        if table is None:
+                            objects += 1
+                            spool.add(member, line)
+                            continue
+                        rows[table] = rows.get(table, 0) + 1
+                        if member is manifest:  # the rows come from the newest backup alone
+                            loader.add(table, line)
+                    if rows != dict(member.tables) or objects != member.objects:
+                        raise BackupCorrupt(member.id)
+                loader.close()
+                _restore_sequences(conn, manifest.sequences)
+            if objects_into is not None:
+                store, bucket = objects_into
+                store.ensure_bucket(bucket, versioning=True)
+                total = sum(member.objects for member in chain)
+                progress(Progress("objects", 0, total))
+                documents = spool.objects(self._reread(spool))
+                for written, _ in enumerate(_put_all(store, bucket, documents), start=1):
+                    progress(Progress("objects", written, total))
         if replay_ledger:
+            progress(Progress("ledger", 0))
             self._replay_ledger(target, objects_into)
         return manifest
+
+    def _reread(self, spool: _Spool) -> Callable[[], Iterator[tuple[str, bytes]]]:
+        """The documents the spool had no room for, read again from their backups' parts."""
+
+        def documents() -> Iterator[tuple[str, bytes]]:
+            for member in spool.overflowed:
+                skip = spool.spooled_of(member.id)
+                for line in self.lines(member):
+                    if record_kind(line) is not None:
+                        continue
+                    if skip:
+                        skip -= 1
+                        continue
+                    record = orjson.loads(line)
+                    yield str(record["o"]), base64.b64decode(record["d"])
+
+        return documents
 
     def _chain(self, manifest: Manifest) -> list[Manifest]:
         chain = [manifest]
         while chain[-1].base is not None:
             chain.append(self.manifest(chain[-1].base))
         return chain
-
-    def _load_rows(self, conn: Connection, manifest: Manifest, progress: ProgressSink) -> None:
-        tables = metadata.tables
-        batch: list[dict[str, Any]] = []
-        current: str | None = None
-        done = 0
-        for record in self.records(manifest):
-            if "t" not in record:
-                continue
-            if record["t"] != current and batch:
-                conn.execute(insert(tables[str(current)]), batch)
-                batch = []
-            current = record["t"]
-            batch.append({k: decode_value(v) for k, v in record["r"].items()})
-            if len(batch) >= BATCH:
-                conn.execute(insert(tables[current]), batch)
-                done += len(batch)
-                batch = []
-                progress(Progress("restore rows", done))
-        if batch and current is not None:
-            conn.execute(insert(tables[current]), batch)
-        if conn.dialect.name == "postgresql":
-            conn.execute(
-                text(
-                    "SELECT setval(pg_get_serial_sequence('outbox', 'seq'), "
-                    "GREATEST((SELECT max(seq) FROM outbox), 1))"
-                )
-            )
 
     def _replay_ledger(
         self, target: Database, objects_into: tuple[ObjectStore, str] | None
@@ -386,6 +465,163 @@ class Backups:
                     self.objects.delete_all_versions(self.backups_bucket, info.key)
                 removed.append(manifest.id)
         return removed
+
+
+# -- helpers of create and restore ---
+
+WORKERS = 4
+"""Documents fetched (by ``create``) or stored (by ``restore``) at once."""
+
+
+def _ahead(fetch: Callable[[str], T], keys: Iterable[str], workers: int = WORKERS) -> Iterator[T]:
+    """``fetch(key)`` for every key, in order, ``2 * workers`` under way at a time."""
+    with ThreadPoolExecutor(workers, thread_name_prefix="backup-get") as pool:
+        pending: deque[Future[T]] = deque()
+        for key in keys:
+            pending.append(pool.submit(fetch, key))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _put_all(
+    store: ObjectStore, bucket: str, documents: Iterable[tuple[str, bytes]]
+) -> Iterator[str]:
+    """Store the documents, ``WORKERS`` at a time; a key is never written twice at once, and a
+    later copy of a key is written after the earlier one. Yields each key once written."""
+    with ThreadPoolExecutor(WORKERS, thread_name_prefix="restore-put") as pool:
+        pending: deque[tuple[str, Future[Any]]] = deque()
+        for key, data in documents:
+            if any(k == key for k, _ in pending):
+                while pending:  # the same key in flight: let everything before it land
+                    done_key, future = pending.popleft()
+                    future.result()
+                    yield done_key
+            pending.append((key, pool.submit(store.put, bucket, key, data, len(data))))
+            if len(pending) >= 2 * WORKERS:
+                done_key, future = pending.popleft()
+                future.result()
+                yield done_key
+        while pending:
+            done_key, future = pending.popleft()
+            future.result()
+            yield done_key
+
+
+def _json_text(value: Any) -> Any:
+    """A JSON column read as text, for the archive as it is (not parsed and written again)."""
+    if isinstance(value, str) and "\n" not in value:
+        return orjson.Fragment(value)
+    if isinstance(value, str | bytes):  # a stored text spread over lines: one line, please
+        return orjson.loads(value)
+    return value  # NULL, or a driver that parsed it already
+
+
+_TAGGED = (LargeBinary, DateTime, Date)
+
+
+def _is_tagged(kind: TypeEngine[Any]) -> bool:
+    """Whether the archive tags this column's values (bytes, timestamps, dates)."""
+    if isinstance(kind, TypeDecorator):
+        kind = kind.impl_instance
+    return isinstance(kind, _TAGGED)
+
+
+class _RowLoader:
+    """Rows into the target, ``BATCH`` rows of one table at a time (COPY on PostgreSQL); only
+    the binary, timestamp and date columns are decoded (by column type, not by value)."""
+
+    def __init__(self, conn: Connection, total: int, progress: ProgressSink) -> None:
+        self.conn = conn
+        self.total = total
+        self.progress = progress
+        self.done = 0
+        self.table: str | None = None
+        self.tagged: list[str] = []
+        self.batch: list[dict[str, Any]] = []
+        progress(Progress("rows", 0, total))
+
+    def add(self, table: str, line: bytes) -> None:
+        if table != self.table:
+            self.flush()
+            self.table = table
+            self.tagged = [c.name for c in metadata.tables[table].columns if _is_tagged(c.type)]
+        row: dict[str, Any] = orjson.loads(line)["r"]
+        for name in self.tagged:
+            if name in row:
+                row[name] = decode_value(row[name])
+        self.batch.append(row)
+        if len(self.batch) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.batch and self.table is not None:
+            bulk_insert(self.conn, metadata.tables[self.table], self.batch)
+            self.done += len(self.batch)
+            self.batch = []
+            self.progress(Progress("rows", self.done, self.total))
+
+    def close(self) -> None:
+        self.flush()
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(
+                text(
+                    "SELECT setval(pg_get_serial_sequence('outbox', 'seq'), "
+                    "GREATEST((SELECT max(seq) FROM outbox), 1))"
+                )
+            )
+
+
+_ENTRY = struct.Struct(">II")
+
+
+class _Spool:
+    """The documents read while the rows load, kept (a temporary file past ``SPOOL_IN_MEMORY``)
+    until the rows are committed; past ``limit`` bytes the rest is left in the parts, to be
+    read again (`overflowed`, and how many of the first such backup's documents are here)."""
+
+    def __init__(self, limit: int, *, wanted: bool = True) -> None:
+        self.limit = limit
+        self.wanted = wanted
+        self.size = 0
+        self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+        self.overflowed: list[Manifest] = []
+        self._spooled: dict[str, int] = {}
+
+    def add(self, member: Manifest, line: bytes) -> None:
+        if not self.wanted:
+            return
+        if self.overflowed:
+            if member not in self.overflowed:
+                self.overflowed.append(member)
+            return
+        record = orjson.loads(line)
+        key, data = str(record["o"]).encode(), base64.b64decode(record["d"])
+        if self.size + len(data) > self.limit:
+            self.overflowed.append(member)
+            return
+        self.file.write(_ENTRY.pack(len(key), len(data)) + key + data)
+        self.size += len(data)
+        self._spooled[member.id] = self._spooled.get(member.id, 0) + 1
+
+    def spooled_of(self, backup_id: str) -> int:
+        return self._spooled.get(backup_id, 0)
+
+    def objects(
+        self, reread: Callable[[], Iterator[tuple[str, bytes]]]
+    ) -> Iterator[tuple[str, bytes]]:
+        """Every document in the order read: the spooled ones, then those read again."""
+        self.file.seek(0)
+        while header := self.file.read(_ENTRY.size):
+            key_size, data_size = _ENTRY.unpack(header)
+            key = self.file.read(key_size).decode()
+            yield key, self.file.read(data_size)
+        if self.overflowed:
+            yield from reread()
+
+    def close(self) -> None:
+        self.file.close()
 
 
 def _require_empty(engine: Engine) -> None:

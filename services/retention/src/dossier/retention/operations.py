@@ -10,13 +10,18 @@ from dossier.core.policy import Operation, require
 from dossier.retention.archive import Manifest
 from dossier.retention.backups import Backups
 from dossier.retention.common import Caller
+from dossier.retention.progress import ProgressSink, quiet
 from dossier.storage.db import Database
 
 
 @frozen(kw_only=True)
 class CreateBackup:
+    """``job_id``: where the progress events go
+    (``dossier.progress.retention.backup-create.<job_id>``; default: the request id)."""
+
     type: ClassVar[str] = "backup.create"
     incremental: bool = False
+    job_id: str | None = None
 
 
 @frozen(kw_only=True)
@@ -28,6 +33,7 @@ class ListBackups:
 class VerifyBackup:
     type: ClassVar[str] = "backup.verify"
     backup_id: str
+    job_id: str | None = None
 
 
 @frozen(kw_only=True)
@@ -98,17 +104,21 @@ class Operations:
         self.db = db
         self.backups = backups
 
-    def create_backup(self, caller: Caller, command: CreateBackup) -> BackupSummary:
+    def create_backup(
+        self, caller: Caller, command: CreateBackup, progress: ProgressSink = quiet
+    ) -> BackupSummary:
         require(caller.actor, Operation.BACKUP_MANAGE, None)
-        return summary(self.backups.create(incremental=command.incremental))
+        return summary(self.backups.create(incremental=command.incremental, progress=progress))
 
     def list_backups(self, caller: Caller, _: ListBackups) -> BackupList:
         require(caller.actor, Operation.BACKUP_MANAGE, None)
         return BackupList(items=tuple(summary(m) for m in self.backups.catalogue()))
 
-    def verify_backup(self, caller: Caller, query: VerifyBackup) -> BackupCheck:
+    def verify_backup(
+        self, caller: Caller, query: VerifyBackup, progress: ProgressSink = quiet
+    ) -> BackupCheck:
         require(caller.actor, Operation.BACKUP_MANAGE, None)
-        result = self.backups.verify(query.backup_id)
+        result = self.backups.verify(query.backup_id, progress=progress)
         return BackupCheck(
             backup_id=result.backup_id,
             ok=result.ok,

@@ -5,7 +5,9 @@
 Besides its endpoints it runs a durable JetStream consumer that executes
 approved destruction requests (``dossier.events.*.destruction.moved``), and a
 periodic job that starts the quarterly reviews that are due and finishes any
-destruction left half-done.
+destruction left half-done. ``backup.create``, ``backup.verify`` and
+``review.start`` publish their progress while they run (see
+`dossier.messaging.progress`): ``dossier.progress.retention.<verb with ->.<job id>``.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from dossier.core.enums import Locale
+from dossier.core.errors import Problem, ValidationError
 from dossier.core.policy import Actor, Role
 from dossier.messaging.config import Config, load_config
 from dossier.messaging.events import DurableConsumer
+from dossier.messaging.progress import JOB_ID, ProgressPublisher
 from dossier.messaging.runtime import object_store, serve
 from dossier.messaging.service import Endpoint, RequestContext, ServiceSpec
 from dossier.retention import api
@@ -37,6 +41,7 @@ from dossier.retention.operations import (
     VerifyAudit,
     VerifyBackup,
 )
+from dossier.retention.progress import Progress, ProgressSink
 from dossier.retention.review import Reviews
 from dossier.storage.db import Database
 
@@ -59,16 +64,62 @@ def _endpoint(body: type, method: Callable[[Caller, Any], Any], *, mutating: boo
     return Endpoint(verb=verb, body=body, handler=_call(method), mutating=mutating)
 
 
+def job_id_of(ctx: RequestContext, body: Any) -> str:
+    """The job id of a long request: the body's ``job_id``, else the request id."""
+    given: str | None = getattr(body, "job_id", None)
+    if given is None:
+        return ctx.request_id
+    if not JOB_ID.fullmatch(given):
+        raise ValidationError(
+            [Problem("job_id", "invalid_value", {"expected": "8-128 of A-Z a-z 0-9 _ -"})]
+        )
+    return given
+
+
+def _long_endpoint(
+    body: type,
+    method: Callable[[Caller, Any, ProgressSink], Any],
+    publisher: ProgressPublisher,
+) -> Endpoint:
+    """An endpoint whose job reports progress on ``dossier.progress.retention.<kind>.<job id>``
+    (``kind``: the verb with ``-`` for ``.``) while it runs, and a final event when it ends."""
+    verb: str = getattr(body, "type")  # noqa: B009 - a ClassVar every body declares
+    kind = verb.replace(".", "-")
+
+    def handle(ctx: RequestContext, command: Any) -> Any:
+        job = publisher.job(kind, job_id_of(ctx, command))
+
+        def sink(progress: Progress) -> None:
+            job.update(progress.stage, progress.done, progress.total)
+
+        try:
+            result = method(Caller(ctx.actor, ctx.idempotency_key), command, sink)
+        except BaseException:
+            job.finish(ok=False)
+            raise
+        job.finish()
+        return result
+
+    return Endpoint(verb=verb, body=body, handler=handle, mutating=True)
+
+
 def spec(
-    reviews: Reviews, destruction: Destruction, operations: Operations, locale: Locale
+    reviews: Reviews,
+    destruction: Destruction,
+    operations: Operations,
+    locale: Locale,
+    progress: ProgressPublisher | None = None,
 ) -> ServiceSpec:
+    """The endpoints; backups and review runs publish their progress through ``progress``
+    (once it is bound to a connection)."""
+    progress = progress or ProgressPublisher("retention")
     return ServiceSpec(
         name="retention",
         version=VERSION,
         description="quarterly review, destruction with certificates, backups, audit verification",
         default_locale=locale,
         endpoints=[
-            _endpoint(api.StartReview, reviews.start_run, mutating=True),
+            _long_endpoint(api.StartReview, reviews.start_run, progress),
             _endpoint(api.GetReviewRun, reviews.get_run, mutating=False),
             _endpoint(api.ListReviewRuns, reviews.list_runs, mutating=False),
             _endpoint(api.ListFindings, reviews.list_findings, mutating=False),
@@ -80,9 +131,14 @@ def spec(
             _endpoint(api.ExecuteDestruction, destruction.execute_command, mutating=True),
             _endpoint(api.GetCertificate, destruction.get_certificate, mutating=False),
             _endpoint(api.ListCertificates, destruction.list_certificates, mutating=False),
-            _endpoint(CreateBackup, operations.create_backup, mutating=True),
+            _long_endpoint(CreateBackup, operations.create_backup, progress),
             _endpoint(ListBackups, operations.list_backups, mutating=False),
-            _endpoint(VerifyBackup, operations.verify_backup, mutating=False),
+            Endpoint(
+                verb=VerifyBackup.type,
+                body=VerifyBackup,
+                handler=_long_endpoint(VerifyBackup, operations.verify_backup, progress).handler,
+                mutating=False,
+            ),
             _endpoint(VerifyAudit, operations.verify_audit, mutating=False),
         ],
     )
@@ -132,8 +188,10 @@ def main(argv: list[str] | None = None) -> None:
     config = load_config(args.config)
     db = Database.open(config.storage, upgrade=False)
     reviews, destruction, operations = build(config, db)
+    progress = ProgressPublisher("retention")
 
     async def extra(nc: Any, js: Any) -> list[asyncio.Task[None]]:
+        progress.bind(nc)
         consumer = DurableConsumer(
             nc, js, "retention-destruction", destruction.on_event, filter_subject=DESTRUCTION_EVENTS
         )
@@ -143,7 +201,8 @@ def main(argv: list[str] | None = None) -> None:
         ]
 
     try:
-        asyncio.run(serve(config, spec(reviews, destruction, operations, Locale.ZH_CN), db, extra))
+        service = spec(reviews, destruction, operations, Locale.ZH_CN, progress)
+        asyncio.run(serve(config, service, db, extra))
     finally:
         db.dispose()
 
