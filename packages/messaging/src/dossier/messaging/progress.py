@@ -34,9 +34,12 @@ import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
 
 import orjson
 from nats.aio.client import Client
+
+from dossier.core.errors import Problem, ValidationError
 
 log = logging.getLogger("dossier.messaging.progress")
 
@@ -145,3 +148,52 @@ def _log_failure(future: concurrent.futures.Future[None]) -> None:
     error = future.exception()
     if error is not None:
         log.debug("progress event not sent: %s", type(error).__name__)
+
+
+class Reported(Protocol):
+    """What a job's progress callback hears (retention's `Progress`, intake's `ImportProgress`)."""
+
+    @property
+    def stage(self) -> str: ...
+
+    @property
+    def done(self) -> int: ...
+
+    @property
+    def total(self) -> int | None: ...
+
+
+T = TypeVar("T")
+
+
+def job_id_of(request_id: str, body: Any) -> str:
+    """The job id of a long request: the body's ``job_id``, else the request id."""
+    given: str | None = getattr(body, "job_id", None)
+    if given is None:
+        return request_id
+    if not JOB_ID.fullmatch(given):
+        raise ValidationError(
+            [Problem("job_id", "invalid_value", {"expected": "8-128 of A-Z a-z 0-9 _ -"})]
+        )
+    return given
+
+
+def run_tracked(
+    publisher: ProgressPublisher,
+    kind: str,
+    job_id: str,
+    work: Callable[[Callable[[Reported], None]], T],
+) -> T:
+    """Run ``work(sink)``, publishing what the sink hears and a final done/failed event."""
+    job = publisher.job(kind, job_id)
+
+    def sink(progress: Reported) -> None:
+        job.update(progress.stage, progress.done, progress.total)
+
+    try:
+        result = work(sink)
+    except BaseException:
+        job.finish(ok=False)
+        raise
+    job.finish()
+    return result

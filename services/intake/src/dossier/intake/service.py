@@ -36,6 +36,7 @@ from dossier.intake.api import (
 from dossier.intake.handlers import Caller, Intake
 from dossier.intake.imports import Importer
 from dossier.messaging.config import load_config
+from dossier.messaging.progress import ProgressPublisher, job_id_of, run_tracked
 from dossier.messaging.runtime import document_store, serve
 from dossier.messaging.service import Endpoint, RequestContext, ServiceSpec
 from dossier.storage.db import Database
@@ -61,10 +62,32 @@ def _call_localised(method: Callable[..., Any]) -> Callable[[RequestContext, Any
     return handle
 
 
+def _call_tracked(
+    method: Callable[..., Any], kind: str, publisher: ProgressPublisher
+) -> Callable[[RequestContext, Any], Any]:
+    """An import, in the request's locale, publishing its progress on
+    ``dossier.progress.intake.<kind>.<request id>`` while it runs."""
+
+    def handle(ctx: RequestContext, body: Any) -> Any:
+        caller = Caller(ctx.actor, ctx.idempotency_key)
+        return run_tracked(
+            publisher,
+            kind,
+            job_id_of(ctx.request_id, body),
+            lambda sink: method(caller, body, locale=ctx.locale, progress=sink),
+        )
+
+    return handle
+
+
 def spec(
-    intake: Intake, locale: Locale = Locale.ZH_CN, importer: Importer | None = None
+    intake: Intake,
+    locale: Locale = Locale.ZH_CN,
+    importer: Importer | None = None,
+    progress: ProgressPublisher | None = None,
 ) -> ServiceSpec:
     importer = importer or Importer.beside(intake)
+    progress = progress or ProgressPublisher("intake")
 
     def endpoint(
         body: type, method: Callable[[Caller, Any], Any], *, mutating: bool, **extra: Any
@@ -99,15 +122,17 @@ def spec(
                 Endpoint(
                     verb=body.type,
                     body=body,
-                    handler=_call_localised(method),
-                    mutating=mutating,
+                    handler=_call_tracked(method, body.type.replace(".", "-"), progress),
+                    mutating=True,
                     max_bytes=SUBMIT_MAX_BYTES,
                 )
-                for body, method, mutating in (
-                    (StartImport, importer.start, True),
-                    (GetImportStatus, importer.status, False),
-                    (ResumeImport, importer.resume, True),
-                )
+                for body, method in ((StartImport, importer.start), (ResumeImport, importer.resume))
+            ),
+            Endpoint(
+                verb=GetImportStatus.type,
+                body=GetImportStatus,
+                handler=_call_localised(importer.status),
+                mutating=False,
             ),
         ],
     )
@@ -121,8 +146,14 @@ def main(argv: list[str] | None = None) -> None:
     config = load_config(args.config)
     db = Database.open(config.storage)
     intake = Intake(db, config.branches, document_store(config.objects))
+    progress = ProgressPublisher("intake")
+
+    async def bind_progress(nc: Any, _js: Any) -> list[asyncio.Task[None]]:
+        progress.bind(nc)
+        return []
+
     try:
-        asyncio.run(serve(config, spec(intake), db))
+        asyncio.run(serve(config, spec(intake, progress=progress), db, bind_progress))
     finally:
         db.dispose()
 

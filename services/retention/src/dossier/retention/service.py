@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from dossier.core.enums import Locale
-from dossier.core.errors import Problem, ValidationError
 from dossier.core.policy import Actor, Role
 from dossier.messaging.config import Config, load_config
 from dossier.messaging.events import DurableConsumer
-from dossier.messaging.progress import JOB_ID, ProgressPublisher
+from dossier.messaging.progress import ProgressPublisher, job_id_of, run_tracked
 from dossier.messaging.runtime import object_store, serve
 from dossier.messaging.service import Endpoint, RequestContext, ServiceSpec
 from dossier.retention import api
@@ -41,7 +40,7 @@ from dossier.retention.operations import (
     VerifyAudit,
     VerifyBackup,
 )
-from dossier.retention.progress import Progress, ProgressSink
+from dossier.retention.progress import ProgressSink
 from dossier.retention.review import Reviews
 from dossier.storage.db import Database
 
@@ -64,18 +63,6 @@ def _endpoint(body: type, method: Callable[[Caller, Any], Any], *, mutating: boo
     return Endpoint(verb=verb, body=body, handler=_call(method), mutating=mutating)
 
 
-def job_id_of(ctx: RequestContext, body: Any) -> str:
-    """The job id of a long request: the body's ``job_id``, else the request id."""
-    given: str | None = getattr(body, "job_id", None)
-    if given is None:
-        return ctx.request_id
-    if not JOB_ID.fullmatch(given):
-        raise ValidationError(
-            [Problem("job_id", "invalid_value", {"expected": "8-128 of A-Z a-z 0-9 _ -"})]
-        )
-    return given
-
-
 def _long_endpoint(
     body: type,
     method: Callable[[Caller, Any, ProgressSink], Any],
@@ -87,18 +74,13 @@ def _long_endpoint(
     kind = verb.replace(".", "-")
 
     def handle(ctx: RequestContext, command: Any) -> Any:
-        job = publisher.job(kind, job_id_of(ctx, command))
-
-        def sink(progress: Progress) -> None:
-            job.update(progress.stage, progress.done, progress.total)
-
-        try:
-            result = method(Caller(ctx.actor, ctx.idempotency_key), command, sink)
-        except BaseException:
-            job.finish(ok=False)
-            raise
-        job.finish()
-        return result
+        caller = Caller(ctx.actor, ctx.idempotency_key)
+        return run_tracked(
+            publisher,
+            kind,
+            job_id_of(ctx.request_id, command),
+            lambda sink: method(caller, command, sink),
+        )
 
     return Endpoint(verb=verb, body=body, handler=handle, mutating=True)
 
