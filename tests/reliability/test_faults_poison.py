@@ -15,9 +15,8 @@ The three destructions behind the poison are executed and verified while it is r
 after ``max_deliver`` attempts the poison is on ``DOSSIER_PARKED`` with headers naming the
 consumer, the subject, the error and the attempts; the retention instance's ``/metrics``
 shows ``dossier_parked_events`` equal to what is parked; nothing is left pending on the
-consumer; and the invalid payloads neither block nor stay pending. (The destruction
-handler acknowledges an event it cannot read with a warning instead of failing on it, so
-invalid payloads are logged, not parked: see the test's last assertions.)
+consumer; and the invalid payloads are parked at once (an unreadable event is `Poison`:
+no retry can help it), visible beside the poison.
 """
 
 from __future__ import annotations
@@ -190,14 +189,14 @@ def test_poison_event_is_parked_and_the_destructions_behind_it_run(
         assert headers["Dossier-Error"] == "Transient"
         assert headers["Dossier-Attempts"] == str(MAX_DELIVER), "parked before its retries ran out"
         assert poisoned[0].subject == f"dossier.parked.{CONSUMER}"
-        # the invalid payloads: not pending (`settled`), and either parked or logged as skipped
+        # the invalid payloads: parked at once, on their first delivery, as Poison
         invalid_parked = [
             m for m in parked if m.headers.get("Nats-Msg-Id", "").endswith((nul_id, garbage_id))
         ]
-        skipped = (
-            (running.home / "retention.log").read_text().count("not a destruction.moved event")
-        )
-        assert len(invalid_parked) + skipped == 2, (invalid_parked, skipped)
+        assert len(invalid_parked) == 2, parked
+        for message in invalid_parked:
+            assert message.headers["Dossier-Error"] == "Poison"
+            assert message.headers["Dossier-Attempts"] == "1"
 
         deadline = time.monotonic() + 30  # the gauges refresh every 5 s
         gauge = _parked_gauge(metrics_port)

@@ -127,6 +127,12 @@ class Transient(Exception):
     """Raised by a consumer handler when the event should be retried later."""
 
 
+class Poison(Exception):
+    """Raised by a consumer handler for an event it can never handle (unreadable, or for a
+    branch it does not know): parked at once, where operators see it (the
+    ``dossier_parked_events`` gauge), instead of acknowledged and forgotten."""
+
+
 EventHandler = Callable[[Msg], Awaitable[None]]
 
 

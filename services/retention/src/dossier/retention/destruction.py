@@ -44,7 +44,7 @@ from dossier.core.lifecycle import Context
 from dossier.core.lifecycles import destroy_student, execute_destruction
 from dossier.core.plugins import PluginHost
 from dossier.core.policy import Actor, Operation, Role, Subject
-from dossier.messaging.events import Transient
+from dossier.messaging.events import Poison, Transient
 from dossier.retention import inventory, ledger
 from dossier.retention.api import (
     CertificatePage,
@@ -270,19 +270,19 @@ class Destruction(Base):
 
         Only ``approved`` is acted on; executing again is harmless (idempotent).
         A database or object store failure, or a failed verification, raises
-        `Transient` (retried later); a request that cannot be executed — held,
-        no longer approved, of an unknown branch — is logged and acknowledged.
+        `Transient` (retried later); an unreadable event, or one of a branch this
+        service is not configured for, raises `Poison` (parked for an operator);
+        a request that cannot be executed — held, no longer approved — is logged
+        and acknowledged.
         """
         try:
             event = wire.loads(msg.data, DestructionRequestMoved)
         except ValidationError:
-            log.warning("not a destruction.moved event; skipped", extra={"subject": msg.subject})
-            return
+            raise Poison("not a destruction.moved event") from None
         if event.status is not DestructionStatus.APPROVED:
             return
         if event.branch not in self.branches:
-            log.warning("destruction of an unknown branch; skipped", extra={"branch": event.branch})
-            return
+            raise Poison("destruction of a branch not configured here")
         try:
             certificate = await asyncio.to_thread(self.execute, event.request_id, self.responsible)
         except (DBAPIError, ObjectStoreError, Conflict) as error:
@@ -291,10 +291,9 @@ class Destruction(Base):
             log.warning(
                 "destruction not executed",
                 extra={
-                    "request": event.request_id,
+                    "event_id": event.request_id,
                     "student_number": event.student_number,
-                    "code": error.code,
-                    "reason": getattr(error, "reason", None),
+                    "error": error.code,
                 },
             )
             return
