@@ -331,6 +331,8 @@ def test_the_work_list_is_resolved_or_waived_then_signed_off(db: Database) -> No
     )
     with pytest.raises(IllegalTransition):
         reviews.resolve(REVIEWER, ResolveFinding(finding_id=first.id, note="again"))
+    shown = reviews.get_run(REVIEWER, GetReviewRun(run_id=run.id))
+    assert (shown.findings, shown.open) == (len(expected), len(expected) - 1)  # live count
     for finding in rest:
         reviews.resolve(REVIEWER, ResolveFinding(finding_id=finding.id, note="补充资料"))
     open_left = reviews.list_findings(

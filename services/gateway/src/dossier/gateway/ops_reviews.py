@@ -27,7 +27,6 @@ from dossier.gateway.web import (
 from dossier.messaging.client import RemoteError
 
 FINDINGS_PAGE = 50
-OPEN_COUNTED = 500
 
 
 @frozen(kw_only=True)
@@ -85,16 +84,6 @@ def per_rule(runs: list[dict[str, Any]]) -> tuple[list[str], list[str], dict[str
     return quarters, sorted(counts), counts
 
 
-async def open_count(request: Request, operator: Operator, run: dict[str, Any]) -> str:
-    """How many findings of ``run`` are open now. A completed run's view carries the counts of
-    its completion, so they are counted here from its work list (shown as ``500+`` beyond)."""
-    if run["status"] != "completed":
-        return str(run["open"])
-    query = {"run_id": run["id"], "status": FindingStatus.OPEN.value, "limit": OPEN_COUNTED}
-    found = await ask(request, operator.actor, "review.findings", query)
-    return f"{len(found['items'])}{'+' if found.get('next_after') else ''}"
-
-
 # -- runs --------------------------------------------------------------------------------------
 
 
@@ -109,7 +98,6 @@ async def _runs_page(
 ) -> Response:
     found = await ask(request, operator.actor, "review.list", {"branch": branch})
     runs = sorted(found["items"], key=lambda run: run["quarter"], reverse=True)
-    still_open = await asyncio.gather(*(open_count(request, operator, run) for run in runs))
     quarters, rules, counts = per_rule(runs)
     totals = {q: sum(r["findings"] for r in runs if r["quarter"] == q) for q in quarters}
     return page(
@@ -120,7 +108,6 @@ async def _runs_page(
         branch=branch,
         status_code=status_code,
         runs=runs,
-        open_counts={run["id"]: n for run, n in zip(runs, still_open, strict=True)},
         quarters=quarters,
         rules=rules,
         counts=counts,
@@ -188,7 +175,6 @@ async def _run_page(
         ask(request, operator.actor, "review.get", {"run_id": run_id}),
         ask(request, operator.actor, "review.findings", query),
     )
-    still_open = await open_count(request, operator, run)
     return page(
         request,
         operator,
@@ -197,7 +183,6 @@ async def _run_page(
         branch=run["branch"],
         status_code=status_code,
         run=run,
-        open_count=still_open,
         findings=findings["items"],
         next_after=findings.get("next_after"),
         status=status,

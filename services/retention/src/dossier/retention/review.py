@@ -131,7 +131,7 @@ def unconfirmed_changes(
 
 
 def run_view(run: ReviewRun, tally: Mapping[str, Any] | None = None) -> RunView:
-    """A run as callers see it; ``tally`` (live counts) for a run still running."""
+    """A run as callers see it; ``tally``: live counts, for a run not yet signed off."""
     counts = {**run.counts, **(tally or {})}
     by_rule: Mapping[str, int] = counts.get("by_rule") or {}
     return RunView(
@@ -532,8 +532,9 @@ class Reviews(Base):
         return authorize(actor, Operation.REVIEW_READ, branch).allowed
 
     def _view(self, run: ReviewRun, uow: UnitOfWork) -> RunView:
-        """Completed runs carry their counts; a running one is counted live."""
+        """A signed-off run carries its final counts; a running or completed one is counted
+        live, so the open findings drop as reviewers resolve them."""
         tally = None
-        if run.status is ReviewRunStatus.RUNNING:
+        if run.status is not ReviewRunStatus.SIGNED_OFF:
             tally = ReviewStore(uow.connection).tally(run.id)
         return run_view(run, tally)
