@@ -2,6 +2,8 @@
 
 A declared media type must be one Dossier accepts and must match the bytes
 (magic numbers), so a script renamed ``photo.jpg`` is refused; size is capped.
+A sender may declare the SHA-256 of the content it meant to send; bytes that do
+not hash to it (damaged on the way, or swapped) are refused.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 from collections.abc import Mapping
 
 from attrs import frozen
@@ -35,6 +38,8 @@ class Attachment:
     kind: DocumentKind
     media_type: str
     content: str
+    sha256: str | None = None
+    """Optional: the hex SHA-256 of the decoded content, as the sender computed it."""
 
 
 def _at(path: str, name: str) -> str:
@@ -58,6 +63,10 @@ def decode_attachment(attachment: Attachment, path: str = "") -> tuple[bytes, li
         attachment.media_type == "image/webp" and data[8:12] != b"WEBP"
     ):
         return b"", [Problem(_at(path, "content"), "content_type_mismatch")]
+    if attachment.sha256 is not None and not hmac.compare_digest(
+        hashlib.sha256(data).hexdigest().encode(), attachment.sha256.lower().encode()
+    ):
+        return b"", [Problem(_at(path, "sha256"), "hash_mismatch")]
     return data, []
 
 

@@ -89,6 +89,10 @@ CORE_TEMPLATES: Templates = {
         "{field} does not contain what its declared media type says.",
         "{field}的内容与声明的文件类型不符。",
     ),
+    "hash_mismatch": _t(
+        "{field} does not match the content: the file was damaged or replaced on the way.",
+        "{field}与文件内容不符：文件在传输中损坏或被替换。",
+    ),
     "probable_duplicates": _t(
         "{count} probable duplicate(s) exist; review them and accept with allow_duplicates.",
         "存在{count}条疑似重复记录；请核对后以allow_duplicates确认录取。",

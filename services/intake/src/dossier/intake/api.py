@@ -73,6 +73,8 @@ class AddDocument:
     kind: DocumentKind
     media_type: str
     content: str
+    sha256: str | None = None
+    """Optional: the SHA-256 the sender computed; content that does not hash to it is refused."""
 
 
 @frozen(kw_only=True)

@@ -410,7 +410,10 @@ class Intake:
 
     def add_document(self, caller: Caller, command: AddDocument) -> DocumentRef:
         attachment = Attachment(
-            kind=command.kind, media_type=command.media_type, content=command.content
+            kind=command.kind,
+            media_type=command.media_type,
+            content=command.content,
+            sha256=command.sha256,
         )
         ((_, data),) = _decoded((attachment,), prefix=None)
         ref = reference(attachment, data)
