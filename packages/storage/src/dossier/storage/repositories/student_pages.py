@@ -28,22 +28,16 @@ from sqlalchemy.dialects import postgresql
 from dossier.core.enums import (
     ChangeStatus,
     DocumentKind,
-    EnrolmentStatus,
-    PaymentMethod,
-    StudentStatus,
 )
 from dossier.core.records import (
-    CourseEnrolment,
     DocumentRef,
-    Payment,
-    StatusChange,
     StudentDossier,
 )
 from dossier.storage import crypto
 from dossier.storage.converter import from_json
 from dossier.storage.keys import KeyVault
 from dossier.storage.repositories.base import PersonBlob
-from dossier.storage.repositories.students import KIND, consent_of
+from dossier.storage.repositories.students import KIND, dossier_of
 from dossier.storage.schema import (
     change_requests,
     consents,
@@ -180,64 +174,16 @@ class StudentPage:
         plain = crypto.unseal(key, row["personal_ct"], aad, f"{students.name}/{number}")
         blob = from_json(plain, PersonBlob)
         children = {table: self._children[table].get(number, []) for table in CHILDREN}
-        return StudentDossier(
-            student_number=number,
-            branch=row["branch"],
-            personal=blob.person,
-            needs=blob.needs,
-            guardian=blob.guardian,
-            status=StudentStatus(row["status"]),
-            admitted_at=row["admitted_at"],
-            registration_id=row["registration_id"],
-            history=tuple(
-                StatusChange(
-                    from_status=None
-                    if h["from_status"] is None
-                    else StudentStatus(h["from_status"]),
-                    to_status=StudentStatus(h["to_status"]),
-                    actor=h["actor"],
-                    reason=h["reason"],
-                    effective_date=h["effective_date"],
-                    recorded_at=h["recorded_at"],
-                )
-                for h in children[status_changes]
-            ),
-            enrolments=tuple(
-                CourseEnrolment(
-                    id=e["id"],
-                    course_code=e["course_code"],
-                    course_name=e["course_name"],
-                    starts_on=e["starts_on"],
-                    ends_on=e["ends_on"],
-                    status=EnrolmentStatus(e["status"]),
-                    ended_reason=e["ended_reason"],
-                )
-                for e in children[course_enrolments]
-            ),
-            payments=tuple(
-                Payment(
-                    id=p["id"],
-                    amount_minor=p["amount_minor"],
-                    currency=p["currency"],
-                    method=PaymentMethod(p["method"]),
-                    receipt_ref=p["receipt_ref"],
-                    paid_at=p["paid_at"],
-                    recorded_by=p["recorded_by"],
-                )
-                for p in children[payments]
-            ),
-            documents=tuple(
-                DocumentRef(
-                    kind=DocumentKind(d["kind"]),
-                    sha256=d["sha256"],
-                    size=d["size"],
-                    media_type=d["media_type"],
-                )
-                for d in self._documents.get(number, [])
-            ),
-            consents=tuple(consent_of(c) for c in children[consents]),
-            version=row["version"],
+        documents = tuple(
+            DocumentRef(
+                kind=DocumentKind(d["kind"]),
+                sha256=d["sha256"],
+                size=d["size"],
+                media_type=d["media_type"],
+            )
+            for d in self._documents.get(number, [])
         )
+        return dossier_of(row, blob, children, documents)
 
     def changes(self, number: str) -> list[ChangeState]:
         """The student's change requests (oldest first), as `ChangeState`s."""

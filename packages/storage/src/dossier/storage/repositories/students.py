@@ -9,7 +9,7 @@ registration unreadable.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import RowMapping, Table, delete, insert, select
@@ -25,6 +25,7 @@ from dossier.core.errors import NotFound
 from dossier.core.records import (
     Consent,
     CourseEnrolment,
+    DocumentRef,
     Payment,
     StatusChange,
     StudentDossier,
@@ -182,56 +183,7 @@ class StudentRepository:
             students, student_number, row["key_id"], row["personal_ct"], PersonBlob
         )
         children = {table: self._children(table, student_number) for table in CHILD_TABLES}
-        return StudentDossier(
-            student_number=student_number,
-            branch=row["branch"],
-            personal=blob.person,
-            needs=blob.needs,
-            guardian=blob.guardian,
-            status=StudentStatus(row["status"]),
-            admitted_at=row["admitted_at"],
-            registration_id=row["registration_id"],
-            history=tuple(
-                StatusChange(
-                    from_status=None
-                    if h["from_status"] is None
-                    else StudentStatus(h["from_status"]),
-                    to_status=StudentStatus(h["to_status"]),
-                    actor=h["actor"],
-                    reason=h["reason"],
-                    effective_date=h["effective_date"],
-                    recorded_at=h["recorded_at"],
-                )
-                for h in children[status_changes]
-            ),
-            enrolments=tuple(
-                CourseEnrolment(
-                    id=e["id"],
-                    course_code=e["course_code"],
-                    course_name=e["course_name"],
-                    starts_on=e["starts_on"],
-                    ends_on=e["ends_on"],
-                    status=EnrolmentStatus(e["status"]),
-                    ended_reason=e["ended_reason"],
-                )
-                for e in children[course_enrolments]
-            ),
-            payments=tuple(
-                Payment(
-                    id=p["id"],
-                    amount_minor=p["amount_minor"],
-                    currency=p["currency"],
-                    method=PaymentMethod(p["method"]),
-                    receipt_ref=p["receipt_ref"],
-                    paid_at=p["paid_at"],
-                    recorded_by=p["recorded_by"],
-                )
-                for p in children[payments]
-            ),
-            documents=self._s.read_documents(KIND, student_number),
-            consents=tuple(consent_of(c) for c in children[consents]),
-            version=row["version"],
-        )
+        return dossier_of(row, blob, children, self._s.read_documents(KIND, student_number))
 
     def tombstone(self, student_number: str) -> Tombstone | None:
         """What remains of a destroyed student (学员资料已销毁), or None."""
@@ -292,3 +244,61 @@ class StudentRepository:
         for table, values in rows.items():  # students first: the children refer to it
             if values:
                 self._s.conn.execute(insert(table), values)
+
+
+def dossier_of(
+    row: RowMapping,
+    blob: PersonBlob,
+    children: Mapping[Table, Sequence[RowMapping]],
+    documents: tuple[DocumentRef, ...],
+) -> StudentDossier:
+    """A dossier from its row, its unsealed blob, its child rows by table and its documents:
+    one mapping for `StudentRepository.get` and the review's page loader."""
+    return StudentDossier(
+        student_number=row["student_number"],
+        branch=row["branch"],
+        personal=blob.person,
+        needs=blob.needs,
+        guardian=blob.guardian,
+        status=StudentStatus(row["status"]),
+        admitted_at=row["admitted_at"],
+        registration_id=row["registration_id"],
+        history=tuple(
+            StatusChange(
+                from_status=None if h["from_status"] is None else StudentStatus(h["from_status"]),
+                to_status=StudentStatus(h["to_status"]),
+                actor=h["actor"],
+                reason=h["reason"],
+                effective_date=h["effective_date"],
+                recorded_at=h["recorded_at"],
+            )
+            for h in children[status_changes]
+        ),
+        enrolments=tuple(
+            CourseEnrolment(
+                id=e["id"],
+                course_code=e["course_code"],
+                course_name=e["course_name"],
+                starts_on=e["starts_on"],
+                ends_on=e["ends_on"],
+                status=EnrolmentStatus(e["status"]),
+                ended_reason=e["ended_reason"],
+            )
+            for e in children[course_enrolments]
+        ),
+        payments=tuple(
+            Payment(
+                id=p["id"],
+                amount_minor=p["amount_minor"],
+                currency=p["currency"],
+                method=PaymentMethod(p["method"]),
+                receipt_ref=p["receipt_ref"],
+                paid_at=p["paid_at"],
+                recorded_by=p["recorded_by"],
+            )
+            for p in children[payments]
+        ),
+        documents=documents,
+        consents=tuple(consent_of(c) for c in children[consents]),
+        version=row["version"],
+    )
