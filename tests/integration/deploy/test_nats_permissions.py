@@ -34,6 +34,7 @@ from dossier.messaging.events import (
     OutboxRelay,
     ensure_streams,
 )
+from dossier.messaging.runtime import inbox_prefix
 from dossier.messaging.service import Endpoint, RequestContext, ServiceRunner, ServiceSpec
 from dossier.messaging.tokens import (
     TokenIssuer,
@@ -84,12 +85,14 @@ class Errors:
 async def connect(cluster: Cluster, user: str, errors: Errors | None = None) -> Client:
     """``user`` on the first node: every client of a test on one node, so a subscription is
     in place as soon as it is flushed (routes would propagate it a moment later)."""
+    servers = cluster.servers(user)[:1]
     return await nats.connect(
-        servers=cluster.servers(user)[:1],
+        servers=servers,
         name=f"test-{user}",
         error_cb=(errors or Errors()).record,
         allow_reconnect=False,
         connect_timeout=2,
+        inbox_prefix=inbox_prefix(servers),  # as dossier.messaging.runtime.connect sets it
     )
 
 
@@ -191,6 +194,10 @@ def test_each_service_answers_its_own_requests_and_discovery_for_staff(
         ("staff", "dossier.approvals.change.approve"),
         ("staff", "dossier.events.>"),
         ("intake", "$SRV.PING.dossier-approvals"),
+        ("staff", "_INBOX.>"),
+        ("staff", "_INBOX_intake.>"),
+        ("intake", "_INBOX_staff.>"),
+        ("ops", "_INBOX_staff.>"),
     ],
 )
 def test_a_user_may_not_subscribe_to_subjects_it_does_not_serve(
@@ -468,3 +475,45 @@ def test_every_node_fsyncs_each_write_and_the_three_form_one_cluster(
         routez: dict[str, Any] = nats_cluster.monitor(node, "/routez")
         peers = {route["remote_name"] for route in routez["routes"]}
         assert peers == {n.name for n in nats_cluster.nodes} - {node.name}
+
+
+def test_each_user_hears_its_own_replies_and_nobody_hears_anothers(nats_cluster: Cluster) -> None:
+    """A staff request answered by the intake service: the reply reaches the staff client on
+    _INBOX_staff…, while another user listening on every inbox it may hear gets nothing."""
+
+    async def scenario() -> None:
+        intake = await connect(nats_cluster, "intake")
+        staff = await connect(nats_cluster, "staff")
+        ops_errors = Errors()
+        ops = await connect(nats_cluster, "ops", ops_errors)
+        try:
+            heard: list[Msg] = []
+
+            async def answer(msg: Msg) -> None:
+                await msg.respond(b"the answer")
+
+            async def overhear(msg: Msg) -> None:
+                heard.append(msg)
+
+            await intake.subscribe("dossier.intake.dossier.get", cb=answer)
+            await ops.subscribe("_INBOX_ops.>", cb=overhear)
+            await ops.subscribe("_INBOX_staff.>", cb=overhear)
+            await intake.flush()
+            await ops.flush()
+            reply = await staff.request("dossier.intake.dossier.get", b"{}", timeout=5)
+            assert reply.data == b"the answer"
+            assert reply.subject.startswith("_INBOX_staff.")
+            await asyncio.sleep(0.3)
+            assert heard == []
+            assert await ops_errors.refused("subscription", "_INBOX_staff.>"), ops_errors
+        finally:
+            for nc in (intake, staff, ops):
+                await nc.close()
+
+    run(scenario)
+
+
+def test_runtime_connections_take_their_inbox_prefix_from_the_user() -> None:
+    assert inbox_prefix(["nats://staff:secret@nats-1:4222"]) == "_INBOX_staff"
+    assert inbox_prefix(["nats-1:4222", "nats://intake:pw@nats-2:4222"]) == "_INBOX_intake"
+    assert inbox_prefix(["nats://127.0.0.1:4222"]) == "_INBOX"

@@ -14,6 +14,7 @@ import logging
 import signal
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
+from urllib.parse import urlparse
 
 from nats.aio.client import Client
 from nats.js.client import JetStreamContext
@@ -35,6 +36,20 @@ from dossier.storage.documents import DocumentStore
 from dossier.storage.objects import LocalObjectStore, ObjectStore, S3ObjectStore
 
 log = logging.getLogger("dossier.runtime")
+
+
+def inbox_prefix(servers: Sequence[str]) -> str:
+    """``_INBOX_<user>`` for a connection that signs in as a NATS user, else ``_INBOX``.
+
+    Replies come back on the requester's inbox; with one prefix per user, the
+    server's permissions (deploy/nats/accounts.conf) let each user subscribe to its
+    own inboxes only, so nobody can listen to the answers meant for another.
+    """
+    for server in servers:
+        user = urlparse(server if "://" in server else f"nats://{server}").username
+        if user:
+            return f"_INBOX_{user}"
+    return "_INBOX"
 
 
 async def connect(settings: NatsSettings, name: str) -> Client:
@@ -65,6 +80,7 @@ async def connect(settings: NatsSettings, name: str) -> Client:
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,  # type: ignore[arg-type]  # annotated int, sleeps a float
         connect_timeout=5,
+        inbox_prefix=inbox_prefix(settings.servers),
         disconnected_cb=disconnected,
         reconnected_cb=reconnected,
         error_cb=error,
