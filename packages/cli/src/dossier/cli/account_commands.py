@@ -52,7 +52,7 @@ def register(cli: click.Group, load: Any) -> None:
             if password_stdin
             else click.prompt("password", hide_input=True, confirmation_prompt=True)
         )
-        db = Database.open(config.storage, upgrade=False)
+        db = Database.open(config.storage)  # migrated first: the first account may come before `up`
         try:
             created = AccountStore(db).create(
                 login, password, [Role(r) for r in roles], branches, locale=Locale(locale)
@@ -72,7 +72,7 @@ def register(cli: click.Group, load: Any) -> None:
     def invite(home: Path, student_number: str, branch: str) -> None:
         """Print a one-time link for a student to choose a password (valid 7 days)."""
         settings = load_settings(home / CONFIG_NAME)
-        db = Database.open(settings.config.storage, upgrade=False)
+        db = Database.open(settings.config.storage)
         try:
             code = AccountStore(db).invite_student(student_number, branch)
         finally:

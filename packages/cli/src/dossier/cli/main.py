@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import DBAPIError
 
 from dossier.cli import account_commands, backup_commands, key_commands, retention_commands
 from dossier.cli.init import CONFIG_NAME, AlreadyInitialised, initialise
@@ -41,6 +42,11 @@ class DossierGroup(click.Group):
         except DossierError as error:
             problems = "".join(f"\n  {p.field}: {p.rule}" for p in error.problems())
             raise click.ClickException(f"{error.code}: {error}{problems}") from None
+        except DBAPIError as error:
+            raise click.ClickException(
+                f"the database failed ({type(error.orig).__name__}); "
+                "is it reachable and migrated (`dossier db upgrade`)?"
+            ) from None
 
 
 @click.group(cls=DossierGroup)

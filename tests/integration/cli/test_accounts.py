@@ -1,0 +1,55 @@
+"""`dossier account add|invite` on a fresh data folder, the first thing an operator does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from dossier.cli.main import cli
+from dossier.core.policy import Role
+from dossier.gateway.accounts import AccountStore
+from dossier.messaging.config import load_config
+from dossier.storage.db import Database
+
+
+def account(home: Path, *args: str, password: str) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        cli,
+        ["--home", str(home), "account", "add", *args, "--password-stdin"],
+        input=password + "\n",
+    )
+    return result.exit_code, result.output
+
+
+def test_the_first_account_is_made_before_anything_ran_and_can_sign_in(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert CliRunner().invoke(cli, ["--home", str(home), "init"]).exit_code == 0
+    code, shown = account(
+        home, "--login", "admin", "--role", "admin", "--branch", "*", password="a-long-password-1"
+    )
+    assert code == 0, shown
+    again, refused = account(
+        home, "--login", "admin", "--role", "admin", "--branch", "*", password="another-password"
+    )
+    assert (again, "exists already" in refused) == (1, True)
+    weak, said = account(
+        home, "--login", "clerk", "--role", "front_desk", "--branch", "SH01", password="short"
+    )
+    assert (weak, "too weak" in said) == (1, True)
+
+    invited = CliRunner().invoke(
+        cli,
+        ["--home", str(home), "account", "invite", "--student-number", "SH01-26-000001-W",
+         "--branch", "SH01"],
+    )  # fmt: skip
+    assert invited.exit_code == 0, invited.output
+    assert "/activate/" in invited.output
+
+    db = Database.open(load_config(home / "dossier.toml").storage, upgrade=False)
+    try:
+        signed_in = AccountStore(db).authenticate("admin", "a-long-password-1")
+    finally:
+        db.dispose()
+    assert signed_in.roles == frozenset({Role.ADMIN})
+    assert signed_in.branches == frozenset({"*"})
