@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from dossier.core.enums import Locale
+from dossier.core.enums import Gender, IdDocumentType, Locale
+from dossier.core.messages import DEFAULT_CATALOGUE
 
 EN, ZH = Locale.EN, Locale.ZH_CN
 
@@ -140,3 +141,13 @@ def pick_locale(*candidates: str | None) -> Locale:
             if tag.startswith("en"):
                 return EN
     return ZH
+
+
+def gender_options(locale: Locale) -> list[tuple[str, str]]:
+    """(value, label) of every gender, for a select."""
+    return [(g.value, translate(f"gender.{g.value}", locale)) for g in Gender]
+
+
+def id_type_options(locale: Locale) -> list[tuple[str, str]]:
+    """(value, label) of every ID document type, labelled by the core catalogue's terms."""
+    return [(k.value, str(DEFAULT_CATALOGUE.term(k.value, locale))) for k in IdDocumentType]

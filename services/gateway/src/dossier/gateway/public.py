@@ -12,11 +12,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from dossier.core.attachments import MAGIC, MAX_ATTACHMENT_BYTES
-from dossier.core.enums import Channel, DocumentKind, Gender, IdDocumentType
+from dossier.core.enums import Channel, DocumentKind, Gender
 from dossier.core.errors import Problem
-from dossier.core.messages import DEFAULT_CATALOGUE
 from dossier.core.policy import Actor, Role
-from dossier.gateway.i18n import translate
+from dossier.gateway.i18n import gender_options, id_type_options
 from dossier.gateway.web import (
     checked_form,
     gateway,
@@ -62,10 +61,8 @@ def _form_context(request: Request) -> dict[str, Any]:
     locale = locale_of(request)
     return {
         "branch_options": [(code, branches[code].name) for code in sorted(branches)],
-        "gender_options": [(g.value, translate(f"gender.{g.value}", locale)) for g in Gender],
-        "id_type_options": [
-            (kind.value, str(DEFAULT_CATALOGUE.term(kind.value, locale))) for kind in IdDocumentType
-        ],
+        "gender_options": gender_options(locale),
+        "id_type_options": id_type_options(locale),
         "media_types": sorted(MAGIC),
         "max_kb": MAX_ATTACHMENT_BYTES // 1024,
     }

@@ -20,16 +20,16 @@ from starlette.routing import Route
 from dossier.core.attachments import MAGIC, MAX_ATTACHMENT_BYTES, Attachment
 from dossier.core.changes import CHANGEABLE
 from dossier.core.commands import RebaseChange, ReviewChange, SubmitChange
-from dossier.core.enums import ChangeStatus, Decision, DocumentKind, Gender, IdDocumentType
-from dossier.core.messages import DEFAULT_CATALOGUE
+from dossier.core.enums import ChangeStatus, Decision, DocumentKind
 from dossier.core.policy import Operation
 from dossier.core.records import FieldChange
 from dossier.gateway.accounts import Account
-from dossier.gateway.i18n import translate
+from dossier.gateway.i18n import gender_options, id_type_options
 from dossier.gateway.staff_common import (
     ask,
     branch_choices,
     can,
+    choice_problem,
     chosen_branch,
     flash,
     hides_not_found,
@@ -37,6 +37,7 @@ from dossier.gateway.staff_common import (
     remote_problems,
     staff_for,
     staff_render,
+    status_filter,
 )
 from dossier.gateway.web import checked_form, idempotency_key, locale_of, redirect, send, text
 from dossier.messaging.client import RemoteError
@@ -87,10 +88,8 @@ async def _form(
         dossier=dossier,
         fields=list(CHANGEABLE),
         current=current_values(dossier),
-        genders=[(g.value, translate(f"gender.{g.value}", locale)) for g in Gender],
-        id_types=[
-            (kind.value, str(DEFAULT_CATALOGUE.term(kind.value, locale))) for kind in IdDocumentType
-        ],
+        genders=gender_options(locale),
+        id_types=id_type_options(locale),
         media_types=sorted(MAGIC),
         max_kb=MAX_ATTACHMENT_BYTES // 1024,
         values=values or {},
@@ -196,12 +195,8 @@ def _by_path(refused: RemoteError, changes: list[FieldChange]) -> dict[str, str]
 async def change_list(request: Request) -> Response:
     account = staff_for(request, Operation.CHANGE_READ)
     branch = chosen_branch(request, account)
-    status = request.query_params.get("status", ChangeStatus.SUBMITTED.value)
-    body: dict[str, Any] = {"branch": branch, "limit": PAGE_SIZE}
-    if status in {s.value for s in ChangeStatus}:
-        body["status"] = status
-    else:
-        status = ""
+    status = status_filter(request, ChangeStatus, ChangeStatus.SUBMITTED)
+    body: dict[str, Any] = {"branch": branch, "limit": PAGE_SIZE, "status": status or None}
     after = request.query_params.get("after")
     if after:
         body["after"] = after
@@ -264,15 +259,15 @@ async def review_change(request: Request) -> Response:
     ticked = [f for f in form.getlist("fields") if isinstance(f, str)]
     requested = [f for f in form.getlist("requested") if isinstance(f, str)]
     values: dict[str, Any] = {"comment": text(form, "comment"), "fields": ticked}
-    if decision not in {d.value for d in Decision}:
-        allowed = ", ".join(d.value for d in Decision)
+    wrong = choice_problem(request, "decision", decision, Decision)
+    if wrong:
         return await _change_page(
             request,
             account,
             change_id,
             status_code=400,
             values=values,
-            problems=local_problem(request, "decision", "not_allowed_value", allowed=allowed),
+            problems=wrong,
         )
     fields: tuple[str, ...] | None = None
     if decision == Decision.APPROVE.value and requested and set(ticked) != set(requested):

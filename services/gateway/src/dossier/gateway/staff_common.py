@@ -14,6 +14,7 @@ import functools
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -114,6 +115,23 @@ def local_problem(request: Request, field: str, rule: str, **params: Any) -> dic
     """A problem the page finds before asking (a file too large, a date that is not one), in
     the words of the services' own catalogue."""
     return {field: Problem(field, rule, params).message(locale_of(request))}
+
+
+def choice_problem(
+    request: Request, field: str, value: str, choices: type[StrEnum]
+) -> dict[str, str]:
+    """The problem of a form choice that is none of ``choices`` (empty when it is one)."""
+    allowed = [choice.value for choice in choices]
+    if value in allowed:
+        return {}
+    return local_problem(request, field, "not_allowed_value", allowed=", ".join(allowed))
+
+
+def status_filter(request: Request, choices: type[StrEnum], default: StrEnum) -> str:
+    """The list's ``status`` filter: the query's, else ``default``; "" (all) when it is none
+    of ``choices``."""
+    status = request.query_params.get("status", default.value)
+    return status if status in {choice.value for choice in choices} else ""
 
 
 def parse_date(

@@ -17,13 +17,14 @@ from dossier.gateway.staff_common import (
     ask,
     branch_choices,
     can,
+    choice_problem,
     chosen_branch,
     flash,
     hides_not_found,
-    local_problem,
     remote_problems,
     staff_for,
     staff_render,
+    status_filter,
 )
 from dossier.gateway.web import checked_form, idempotency_key, redirect, send, text
 from dossier.messaging.client import RemoteError
@@ -32,12 +33,8 @@ from dossier.messaging.client import RemoteError
 async def destruction_list(request: Request) -> Response:
     account = staff_for(request, Operation.DESTRUCTION_READ)
     branch = chosen_branch(request, account)
-    status = request.query_params.get("status", DestructionStatus.SUBMITTED.value)
-    body: dict[str, Any] = {"branch": branch}
-    if status in {s.value for s in DestructionStatus}:
-        body["status"] = status
-    else:
-        status = ""
+    status = status_filter(request, DestructionStatus, DestructionStatus.SUBMITTED)
+    body: dict[str, Any] = {"branch": branch, "status": status or None}
     page = await ask(request, account, "destruction.list", body)
     return staff_render(
         request,
@@ -92,9 +89,8 @@ async def review(request: Request) -> Response:
     request_id = request.path_params["request_id"]
     form = await checked_form(request)
     values = {"decision": text(form, "decision"), "reason": text(form, "reason")}
-    if values["decision"] not in {d.value for d in Decision}:
-        allowed = ", ".join(d.value for d in Decision)
-        problems = local_problem(request, "decision", "not_allowed_value", allowed=allowed)
+    problems = choice_problem(request, "decision", values["decision"], Decision)
+    if problems:
         return await _page(
             request, account, request_id, status_code=400, values=values, problems=problems
         )

@@ -32,6 +32,7 @@ from dossier.core.policy import Operation
 from dossier.gateway.accounts import Account
 from dossier.gateway.staff_common import (
     ask,
+    choice_problem,
     flash,
     hides_not_found,
     local_problem,
@@ -214,9 +215,7 @@ async def change_status(request: Request) -> Response:
     values = _values(form, "target", "reason", "effective_date")
     problems: dict[str, str] = {}
     effective = parse_date(values["effective_date"], "effective_date", problems, request)
-    if values["target"] not in {s.value for s in StudentStatus}:
-        allowed = ", ".join(s.value for s in StudentStatus)
-        problems.update(local_problem(request, "target", "not_allowed_value", allowed=allowed))
+    problems.update(choice_problem(request, "target", values["target"], StudentStatus))
 
     async def action() -> Any:
         command = ChangeStudentStatus(

@@ -23,10 +23,10 @@ from dossier.gateway.staff_common import (
     ask,
     branch_choices,
     can,
+    choice_problem,
     chosen_branch,
     flash,
     hides_not_found,
-    local_problem,
     remote_problems,
     staff_for,
     staff_render,
@@ -166,9 +166,8 @@ async def review(request: Request) -> Response:
         "reason": text(form, "reason"),
         "allow_duplicates": "yes" if form.get("allow_duplicates") == "yes" else "",
     }
-    if values["decision"] not in {d.value for d in Decision}:
-        allowed = ", ".join(d.value for d in Decision)
-        problems = local_problem(request, "decision", "not_allowed_value", allowed=allowed)
+    problems = choice_problem(request, "decision", values["decision"], Decision)
+    if problems:
         return await _page(
             request, account, registration_id, status_code=400, values=values, problems=problems
         )
