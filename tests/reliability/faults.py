@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import nats
 import orjson
@@ -444,30 +443,12 @@ async def stream_messages(nc: Client, stream: str) -> list[StreamMessage]:
 # -- faults ----------------------------------------------------------------------------------------
 
 
-def _bindable(port: int) -> bool:
-    """Whether a listener could bind ``port`` the way nats-server does (SO_REUSEADDR): sockets
-    of the killed server's connections in TIME_WAIT do not count, a listener does."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
 def restart_nats(server: NatsServer, down_for: float = 1.0) -> None:
     """kill -9 the server, leave it down ``down_for`` seconds, start it on the same port and
-    JetStream folder.
-
-    `NatsServer.start` checks the port with a plain bind, which fails for a minute after a
-    kill while the old connections sit in TIME_WAIT; nats-server itself binds with
-    SO_REUSEADDR and would start at once, so the check is made the same way here.
-    """
+    JetStream folder."""
     server.kill()
     time.sleep(down_for)  # the outage itself
-    with mock.patch.object(embedded, "port_is_free", _bindable):
-        server.start()
+    server.start()
 
 
 def terminate_backends(url: str) -> int:
