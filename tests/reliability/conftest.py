@@ -26,12 +26,10 @@ def services(tmp_path_factory: pytest.TempPathFactory, postgres_server_url: str)
     """intake, approvals and retention serving on this module's own database and NATS."""
     folder = tmp_path_factory.mktemp("reliability")
     with (
-        pytest.MonkeyPatch.context() as env,
         throwaway_database(postgres_server_url) as url,
         nats_server(folder / "nats") as nats,
     ):
-        env.setenv("DOSSIER_METRICS_PORT", "0")  # three services on one host: no metrics port
-        upgrade(url)
+        upgrade(url)  # Stack's environment turns the metrics port off: three services, one host
         with stack(folder / "home", url, nats.url) as running:
             for service in SERVICES:
                 running.start(service)
