@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from dossier.cli.main import cli
 from dossier.core.policy import Role
-from dossier.gateway.accounts import AccountStore
+from dossier.gateway.accounts import MAX_FAILURES, AccountStore, SignInRefused
 from dossier.messaging.config import load_config
 from dossier.storage.db import Database
 
@@ -53,3 +55,29 @@ def test_the_first_account_is_made_before_anything_ran_and_can_sign_in(tmp_path:
         db.dispose()
     assert signed_in.roles == frozenset({Role.ADMIN})
     assert signed_in.branches == frozenset({"*"})
+
+
+def test_sign_ins_lockouts_and_invitations_are_logged_by_account_id_never_by_login(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    home = tmp_path / "home"
+    assert CliRunner().invoke(cli, ["--home", str(home), "init"]).exit_code == 0
+    db = Database.open(load_config(home / "dossier.toml").storage)
+    try:
+        store = AccountStore(db)
+        with caplog.at_level(logging.INFO, logger="dossier.gateway.accounts"):
+            made = store.create("zhang.clerk", "a-long-password-1", [Role.FRONT_DESK], ["SH01"])
+            for _ in range(MAX_FAILURES):
+                with pytest.raises(SignInRefused):
+                    store.authenticate("zhang.clerk", "wrong-password-x")
+            store.invite_student("SH01-26-000001-W", "SH01")
+    finally:
+        db.dispose()
+    refused = [r for r in caplog.records if r.getMessage() == "sign-in refused"]
+    assert [getattr(r, "outcome", None) for r in refused] == ["invalid"] * 4 + ["locked"]
+    assert {getattr(r, "account", None) for r in refused} == {made.id}
+    assert any(getattr(r, "student_number", None) == "SH01-26-000001-W" for r in caplog.records)
+    for record in caplog.records:
+        shown = record.getMessage() + repr(vars(record))
+        assert "zhang.clerk" not in shown
+        assert "password" not in shown

@@ -43,6 +43,7 @@ FIELDS = frozenset(
         "event_id",
         "duration_ms",
         "instance",
+        "account",
         "port",
         "count",
     }

@@ -16,6 +16,7 @@ one, so timing does not tell which logins exist.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import uuid
 from collections.abc import Sequence
@@ -32,6 +33,8 @@ from dossier.core.enums import Locale
 from dossier.core.policy import Actor, Role
 from dossier.storage.db import Database
 from dossier.storage.schema import gateway_accounts as accounts
+
+log = logging.getLogger("dossier.gateway.accounts")
 
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
@@ -141,6 +144,10 @@ class AccountStore:
                 conn.execute(insert(accounts).values(**row))
         except IntegrityError:
             raise AccountExists(login) from None
+        log.info(
+            "account created",
+            extra={"account": account_id, "role": row["roles"], "branch": row["branches"]},
+        )
         return self.get(account_id)
 
     def get(self, account_id: str) -> Account:
@@ -191,7 +198,12 @@ class AccountStore:
                     changes["password_hash"] = _hasher.hash(password)
                 conn.execute(update(accounts).where(accounts.c.id == row.id).values(**changes))
         if refused is not None or row is None:
+            log.warning(
+                "sign-in refused",
+                extra={"account": row.id if row is not None else None, "outcome": refused},
+            )
             raise SignInRefused(refused or "invalid")
+        log.info("signed in", extra={"account": row.id})
         return _account(row)
 
     def invite_student(
@@ -233,6 +245,7 @@ class AccountStore:
                 )
             else:
                 conn.execute(update(accounts).where(accounts.c.id == found).values(**values))
+        log.info("student invited", extra={"student_number": student_number, "branch": branch})
         return code
 
     def activate(self, code: str, password: str, now: datetime | None = None) -> Account:
@@ -257,6 +270,7 @@ class AccountStore:
                     updated_at=at,
                 )
             )
+        log.info("account activated", extra={"account": row.id})
         return _account(row)
 
 
