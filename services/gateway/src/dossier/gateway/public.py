@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import orjson
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from dossier.core.attachments import MAGIC, MAX_ATTACHMENT_BYTES
+from dossier.core import wire
+from dossier.core.attachments import MAGIC, MAX_ATTACHMENT_BYTES, Attachment
 from dossier.core.enums import Channel, DocumentKind, Gender
-from dossier.core.errors import Problem
 from dossier.core.policy import Actor, Role
 from dossier.gateway.i18n import gender_options, id_type_options
 from dossier.gateway.web import (
+    attachment_from,
     checked_form,
     gateway,
     idempotency_key,
@@ -76,7 +76,7 @@ def _optional(value: str) -> str | None:
     return value or None
 
 
-def registration_body(form: FormData, attachment: dict[str, str] | None) -> dict[str, Any]:
+def registration_body(form: FormData, attachment: Attachment | None) -> dict[str, Any]:
     """The form as the JSON the intake service structures; the service checks every rule."""
     body: dict[str, Any] = {
         "branch": text(form, "branch"),
@@ -100,25 +100,11 @@ def registration_body(form: FormData, attachment: dict[str, str] | None) -> dict
             "preferred_schedule": text(form, "needs.preferred_schedule"),
         },
         "guardian_consent": form.get("guardian_consent") == "yes",
-        "attachments": [attachment] if attachment else [],
+        "attachments": [wire.unstructure(attachment)] if attachment else [],
     }
     guardian = {k: text(form, f"guardian.{k}") for k in ("name", "relation", "phone")}
     body["guardian"] = guardian if any(guardian.values()) else None
     return body
-
-
-async def _attachment(upload: Any) -> tuple[dict[str, str] | None, bool]:
-    """The uploaded ID copy as an attachment, or the problem to show beside the field."""
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        return None, False
-    data = await upload.read(MAX_ATTACHMENT_BYTES + 1)
-    if len(data) > MAX_ATTACHMENT_BYTES:
-        return None, True
-    return {
-        "kind": DocumentKind.ID_PROOF.value,
-        "media_type": upload.content_type or "application/octet-stream",
-        "content": base64.b64encode(data).decode(),
-    }, False
 
 
 def _refused(
@@ -138,13 +124,14 @@ def _refused(
 
 async def submit_registration(request: Request) -> Response:
     form = await checked_form(request)
-    attachment, too_large = await _attachment(form.get("document"))
+    attachment, wrong = await attachment_from(
+        form.get("document"), DocumentKind.ID_PROOF, "attachments[0]"
+    )
     values = {name: text(form, name) for name in FORM_FIELDS}
     values["guardian_consent"] = "yes" if form.get("guardian_consent") == "yes" else ""
     locale = locale_of(request)
-    if too_large:
-        problem = Problem("attachments[0].content", "too_large", {"max": MAX_ATTACHMENT_BYTES})
-        return _refused(request, values, {problem.field: problem.message(locale)})
+    if wrong:
+        return _refused(request, values, {p.field: p.message(locale) for p in wrong})
     client = gateway(request).client(applicant_actor(values["branch"]), locale)
     try:
         receipt = await client.request(

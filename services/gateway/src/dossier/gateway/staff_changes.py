@@ -9,15 +9,13 @@ based) offers re-basing instead of approval, which the service would refuse.
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from dossier.core.attachments import MAGIC, MAX_ATTACHMENT_BYTES, Attachment
+from dossier.core.attachments import MAGIC, MAX_ATTACHMENT_BYTES
 from dossier.core.changes import CHANGEABLE
 from dossier.core.commands import RebaseChange, ReviewChange, SubmitChange
 from dossier.core.enums import ChangeStatus, Decision, DocumentKind
@@ -39,7 +37,15 @@ from dossier.gateway.staff_common import (
     staff_render,
     status_filter,
 )
-from dossier.gateway.web import checked_form, idempotency_key, locale_of, redirect, send, text
+from dossier.gateway.web import (
+    attachment_from,
+    checked_form,
+    idempotency_key,
+    locale_of,
+    redirect,
+    send,
+    text,
+)
 from dossier.messaging.client import RemoteError
 
 DECIDABLE = {ChangeStatus.SUBMITTED.value, ChangeStatus.DISPUTED.value}
@@ -129,21 +135,12 @@ async def submit_change(request: Request) -> Response:
     changes = _requested(values)
     if not changes:
         problems.update(local_problem(request, "changes", "required"))
-    attachments: tuple[Attachment, ...] = ()
-    upload = form.get("evidence")
-    if isinstance(upload, UploadFile) and upload.filename:
-        data = await upload.read(MAX_ATTACHMENT_BYTES + 1)
-        if len(data) > MAX_ATTACHMENT_BYTES:
-            problems.update(
-                local_problem(request, "attachments", "too_large", max=MAX_ATTACHMENT_BYTES)
-            )
-        attachments = (
-            Attachment(
-                kind=DocumentKind.CHANGE_EVIDENCE,
-                media_type=upload.content_type or "application/octet-stream",
-                content=base64.b64encode(data).decode(),
-            ),
-        )
+    evidence, wrong = await attachment_from(
+        form.get("evidence"), DocumentKind.CHANGE_EVIDENCE, "attachments[0]"
+    )
+    if wrong:  # the page shows evidence problems together, beside the upload
+        problems["attachments"] = " ".join(p.message(locale_of(request)) for p in wrong)
+    attachments = (evidence,) if evidence is not None else ()
     if problems:
         return await _form(
             request, account, number, status_code=400, values=values, problems=problems

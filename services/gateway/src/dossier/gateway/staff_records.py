@@ -8,16 +8,15 @@ filled in and each problem beside its field; any other refusal is the error page
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from dossier.core.attachments import MAX_ATTACHMENT_BYTES
+from dossier.core import wire
 from dossier.core.commands import (
     ChangeStudentStatus,
     EndCourse,
@@ -27,7 +26,8 @@ from dossier.core.commands import (
     SetLegalHold,
     SubmitDestruction,
 )
-from dossier.core.enums import PaymentMethod, StudentStatus
+from dossier.core.enums import DocumentKind, PaymentMethod, StudentStatus
+from dossier.core.errors import Problem
 from dossier.core.policy import Operation
 from dossier.gateway.accounts import Account
 from dossier.gateway.staff_common import (
@@ -35,7 +35,6 @@ from dossier.gateway.staff_common import (
     choice_problem,
     flash,
     hides_not_found,
-    local_problem,
     parse_amount,
     parse_date,
     parse_local_datetime,
@@ -44,7 +43,15 @@ from dossier.gateway.staff_common import (
     time_zone_of,
 )
 from dossier.gateway.staff_dossiers import render_dossier
-from dossier.gateway.web import checked_form, idempotency_key, redirect, send, text
+from dossier.gateway.web import (
+    attachment_from,
+    checked_form,
+    idempotency_key,
+    locale_of,
+    redirect,
+    send,
+    text,
+)
 from dossier.messaging.client import RemoteError
 
 Action = Callable[[], Awaitable[Any]]
@@ -149,9 +156,7 @@ async def record_payment(request: Request) -> Response:
     amount = parse_amount(values["amount"], "amount_minor", problems, request)
     zone = time_zone_of(request, values["branch"])
     paid_at = parse_local_datetime(values["paid_at"], "paid_at", problems, request, zone)
-    if values["method"] not in {m.value for m in PaymentMethod}:
-        allowed = ", ".join(m.value for m in PaymentMethod)
-        problems.update(local_problem(request, "method", "not_allowed_value", allowed=allowed))
+    problems.update(choice_problem(request, "method", values["method"], PaymentMethod))
 
     async def action() -> Any:
         assert amount is not None
@@ -178,26 +183,18 @@ async def add_document(request: Request) -> Response:
     number = request.path_params["number"]
     form = await checked_form(request)
     values = _values(form, "kind")
-    problems: dict[str, str] = {}
-    upload = form.get("document")
-    data = b""
-    media_type = ""
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        problems.update(local_problem(request, "content", "required"))
-    else:
-        data = await upload.read(MAX_ATTACHMENT_BYTES + 1)
-        media_type = upload.content_type or "application/octet-stream"
-        if len(data) > MAX_ATTACHMENT_BYTES:
-            too_large = local_problem(request, "content", "too_large", max=MAX_ATTACHMENT_BYTES)
-            problems.update(too_large)
+    problems: dict[str, str] = choice_problem(request, "kind", values["kind"], DocumentKind)
+    if not problems:
+        document, wrong = await attachment_from(
+            form.get("document"), DocumentKind(values["kind"]), ""
+        )
+        if document is None and not wrong:
+            wrong = [Problem("content", "required")]
+        problems.update({p.field: p.message(locale_of(request)) for p in wrong})
 
     async def action() -> Any:
-        body = {
-            "student_number": number,
-            "kind": values["kind"],
-            "media_type": media_type,
-            "content": base64.b64encode(data).decode(),
-        }
+        assert document is not None
+        body = {"student_number": number, **wire.unstructure(document)}
         return await ask(
             request, account, "document.add", body, key=idempotency_key(form), mutating=True
         )

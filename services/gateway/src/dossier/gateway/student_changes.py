@@ -11,24 +11,22 @@ ask for it.
 from __future__ import annotations
 
 import asyncio
-import base64
 from typing import Any
 
-from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from dossier.core.attachments import MAGIC, MAX_ATTACHMENT_BYTES, Attachment
+from dossier.core.attachments import MAGIC, MAX_ATTACHMENT_BYTES
 from dossier.core.changes import CHANGEABLE
 from dossier.core.commands import SubmitChange
 from dossier.core.enums import DocumentKind
-from dossier.core.errors import Problem
 from dossier.core.records import FieldChange
 from dossier.gateway.i18n import translate
 from dossier.gateway.student_base import Student, page, student_of
 from dossier.gateway.web import (
     ask,
+    attachment_from,
     checked_form,
     idempotency_key,
     locale_of,
@@ -119,29 +117,6 @@ async def change_form(request: Request) -> Response:
     return _form_page(request, student_of(request), values={}, problems=[])
 
 
-async def _evidence(form: FormData, request: Request) -> tuple[Attachment | None, list[Problem]]:
-    """The uploaded evidence, checked for size and type before it travels (the service checks
-    its bytes against the type again)."""
-    upload = form.get("evidence")
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        return None, []
-    data = await upload.read(MAX_ATTACHMENT_BYTES + 1)
-    where = f"{EVIDENCE_FIELD}[0]"
-    if len(data) > MAX_ATTACHMENT_BYTES:
-        return None, [Problem(f"{where}.content", "too_large", {"max": MAX_ATTACHMENT_BYTES})]
-    media_type = upload.content_type or ""
-    if media_type not in MAGIC:
-        allowed = ", ".join(sorted(MAGIC))
-        return None, [Problem(f"{where}.media_type", "not_allowed_value", {"allowed": allowed})]
-    if not data:
-        return None, [Problem(f"{where}.content", "required")]
-    return Attachment(
-        kind=DocumentKind.CHANGE_EVIDENCE,
-        media_type=media_type,
-        content=base64.b64encode(data).decode(),
-    ), []
-
-
 async def submit_change(request: Request) -> Response:
     student = student_of(request)
     form = await checked_form(request)
@@ -153,7 +128,9 @@ async def submit_change(request: Request) -> Response:
         values[f"field-{row}"], values[f"value-{row}"] = path, value
         if path:
             requested.append(FieldChange(field=path, after=value))
-    attachment, found = await _evidence(form, request)
+    attachment, found = await attachment_from(
+        form.get("evidence"), DocumentKind.CHANGE_EVIDENCE, f"{EVIDENCE_FIELD}[0]"
+    )
     problems = [{"field": p.field, "message": p.message(locale)} for p in found]
     if not requested:
         message = translate("student.change_form.at_least_one", locale)

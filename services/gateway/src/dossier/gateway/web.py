@@ -9,6 +9,7 @@ so every rule and every access check stays in the services.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import re
 import secrets
@@ -21,12 +22,14 @@ from zoneinfo import ZoneInfo
 import orjson
 from attrs import define
 from nats.aio.client import Client
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from dossier.core.enums import Locale
+from dossier.core.attachments import MAX_ATTACHMENT_BYTES, Attachment, decode_attachment
+from dossier.core.enums import DocumentKind, Locale
+from dossier.core.errors import Problem
 from dossier.core.policy import Actor, Role
 from dossier.gateway.accounts import Account, AccountStore
 from dossier.gateway.i18n import pick_locale, translate
@@ -236,3 +239,25 @@ def refusal(error: RemoteError) -> dict[str, Any]:
         "message": error.message,
         "problems": [{"field": p.field, "message": p.message} for p in error.problems],
     }
+
+
+async def attachment_from(
+    value: Any, kind: DocumentKind, path: str
+) -> tuple[Attachment | None, list[Problem]]:
+    """The file a form field carries as the `Attachment` the services take, after the checks
+    core makes of every attachment (accepted type, bytes of that type, size) so the person
+    hears of a wrong file at once. ``(None, [])`` when no file was chosen; the problems are
+    named under ``path`` (``attachments[0]``) as the services name them."""
+    if not isinstance(value, UploadFile) or not value.filename:
+        return None, []
+    data = await value.read(MAX_ATTACHMENT_BYTES + 1)
+    if len(data) > MAX_ATTACHMENT_BYTES:
+        field = f"{path}.content" if path else "content"
+        return None, [Problem(field, "too_large", {"max": MAX_ATTACHMENT_BYTES})]
+    attachment = Attachment(
+        kind=kind,
+        media_type=value.content_type or "application/octet-stream",
+        content=base64.b64encode(data).decode(),
+    )
+    _, problems = decode_attachment(attachment, path)
+    return (None, problems) if problems else (attachment, [])
