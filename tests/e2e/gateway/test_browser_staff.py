@@ -17,8 +17,6 @@ from playwright.sync_api import Page, expect
 from dossier.core.policy import Role
 from dossier.core.student_number import DEFAULT_FORMAT
 from dossier.gateway.i18n import TEXT
-from dossier.gateway.staff_imports import JOB_IDS
-from dossier.intake.imports import _JOB_IDS as INTAKE_JOB_IDS
 from tests.e2e.gateway.conftest import Site, screenshot, sign_in
 from tests.e2e.gateway.test_browser_registration import PNG, fill_valid
 from tests.support.load import admit_many
@@ -351,10 +349,6 @@ def test_an_import_reports_each_row_s_problems(
     progress = officer.request.get(f"{officer.url}/progress").json()
     assert progress["done"] is True
     assert (progress["rows_total"], progress["rows_done"], progress["imported"]) == (2, 2, 1)
-
-
-def test_the_gateway_derives_import_job_ids_as_intake_does() -> None:
-    assert JOB_IDS == INTAKE_JOB_IDS
 
 
 def test_every_staff_text_is_in_both_languages() -> None:

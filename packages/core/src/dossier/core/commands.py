@@ -6,6 +6,7 @@ the branch's rules and the access policy before anything is written.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import ClassVar
 
@@ -249,3 +250,14 @@ ALL_COMMANDS: tuple[type[Command], ...] = (
     SubmitFeedback,
     RespondFeedback,
 )
+
+
+IMPORT_JOB_IDS = uuid.UUID("a4e1d2c3-0b7f-4e59-8d21-6f3b9c0e7d42")
+"""Namespace of the ids of import jobs started over NATS."""
+
+
+def import_job_id(actor_id: str, idempotency_key: str) -> str:
+    """The id of the import job that ``import.start`` makes for this actor and idempotency
+    key: a retried request finds its job, and a client (the web console) can follow the job
+    before the request answers, which it does only when the import ends."""
+    return str(uuid.uuid5(IMPORT_JOB_IDS, f"{actor_id}\x1f{idempotency_key}"))

@@ -2,10 +2,10 @@
 row-level report (row, column, rule, message — never a cell's value).
 
 ``import.start`` answers when the whole file is done, so the gateway sends it in the
-background and shows the job at once: intake derives the job's id from the actor and
-the idempotency key (`job_id_for`, the same derivation), and ``import.status`` reads
-its progress as last committed. The page works without script (a refresh link);
-static/app.js polls the small JSON answer of ``/progress`` and moves the bar. A
+background and shows the job at once: the job's id follows from the actor and the
+idempotency key (`dossier.core.commands.import_job_id`, the derivation intake uses), and
+``import.status`` reads its progress as last committed. The page works without script
+(a refresh link); static/app.js polls the small JSON answer of ``/progress`` and moves the bar. A
 double-clicked form is the same key, hence the same job. Another gateway instance
 shows the same progress; only an error before the job existed is known to the
 instance that sent it.
@@ -17,7 +17,6 @@ import asyncio
 import base64
 import secrets
 import time
-import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -29,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from dossier.core.commands import import_job_id
 from dossier.core.policy import Operation
 from dossier.gateway.accounts import Account
 from dossier.gateway.i18n import translate
@@ -48,18 +48,12 @@ from dossier.messaging.client import DossierClient, RemoteError
 MAX_IMPORT_BYTES = 650 * 1024
 """The file travels base64 in one NATS request (intake takes up to 900 KiB)."""
 FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
-JOB_IDS = uuid.UUID("a4e1d2c3-0b7f-4e59-8d21-6f3b9c0e7d42")
-"""intake's namespace for job ids derived from (actor, idempotency key); a test checks it."""
 IMPORT_TIMEOUT = 600.0
 START_WAIT = 2.0
 """How long the upload waits for a quick answer (a refused file) before showing progress."""
 DONE_STATES = frozenset({"completed", "rejected", "failed"})
 KEEP_PENDING = 3600.0
 RECENT = "staff_imports"
-
-
-def job_id_for(actor_id: str, key: str) -> str:
-    return str(uuid.uuid5(JOB_IDS, f"{actor_id}\x1f{key}"))
 
 
 @define
@@ -139,7 +133,7 @@ async def start(request: Request) -> Response:
     if problems:
         return _form(request, account, status_code=400, values=values, problems=problems)
     key = idempotency_key(form) or secrets.token_urlsafe(16)
-    job_id = job_id_for(account.actor.id, key)
+    job_id = import_job_id(account.actor.id, key)
     body = {
         "branch": values["branch"],
         "format": file_format,

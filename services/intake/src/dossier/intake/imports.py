@@ -82,6 +82,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from dossier.core.branch import Branch
+from dossier.core.commands import import_job_id
 from dossier.core.enums import (
     Channel,
     Gender,
@@ -907,8 +908,6 @@ MATCHED_KINDS = (IndexKind.ID_DOCUMENT, IndexKind.NAME_BIRTH_PHONE)
 MATCH_COLUMNS = {IndexKind.ID_DOCUMENT: "id_number", IndexKind.NAME_BIRTH_PHONE: "name"}
 _REGISTRATION_IDS = uuid.UUID("5b0f3c1e-6f1a-4d0e-9a57-2c7d0e1f4a10")
 """Namespace of imported registrations' ids: uuid5(namespace, "<job id>/<row>")."""
-_JOB_IDS = uuid.UUID("a4e1d2c3-0b7f-4e59-8d21-6f3b9c0e7d42")
-"""Namespace of the ids of jobs started over NATS: uuid5(namespace, "<actor>␟<idempotency key>")."""
 
 
 @frozen(kw_only=True)
@@ -1011,7 +1010,7 @@ class Importer:
         """
         data = io.BytesIO(_decoded(command.content))
         job_id = (
-            str(uuid.uuid5(_JOB_IDS, f"{caller.actor.id}\x1f{caller.idempotency_key}"))
+            import_job_id(caller.actor.id, caller.idempotency_key)
             if caller.idempotency_key
             else None
         )
