@@ -19,15 +19,6 @@ import pytest
 import sqlalchemy
 from sqlalchemy import func, select
 
-from dossier.approvals.api import (
-    ConfirmChange,
-    DisputeChange,
-    GetChange,
-    GetDestruction,
-    ListChanges,
-    ListDisclosures,
-    ListNotifications,
-)
 from dossier.core.attachments import Attachment
 from dossier.core.commands import (
     ChangeStudentStatus,
@@ -41,6 +32,16 @@ from dossier.core.commands import (
     SubmitDestruction,
     SubmitRegistration,
 )
+from dossier.core.contracts.approvals import (
+    ConfirmChange,
+    DisputeChange,
+    GetChange,
+    GetDestruction,
+    ListChanges,
+    ListDisclosures,
+    ListNotifications,
+)
+from dossier.core.contracts.intake import GetDossier
 from dossier.core.enums import (
     ChangeStatus,
     Channel,
@@ -53,7 +54,6 @@ from dossier.core.enums import (
 )
 from dossier.core.policy import Role
 from dossier.core.records import FieldChange, IdDocument, LearningNeeds, PersonalDetails
-from dossier.intake.api import GetDossier
 from dossier.messaging.client import DossierClient, RemoteError
 from dossier.messaging.events import EVENTS_STREAM
 from dossier.storage.db import Database

@@ -22,10 +22,10 @@ from pathlib import Path
 import nats
 import sqlalchemy
 
-from dossier.intake.api import GetDossier
+from dossier.core.contracts.intake import GetDossier
+from dossier.core.contracts.retention import ListCertificates
 from dossier.messaging.client import DossierClient, RemoteError
 from dossier.messaging.config import load_config
-from dossier.retention.api import ListCertificates
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -22,11 +22,11 @@ from dossier.core.commands import (
     ReviewRegistration,
     SubmitRegistration,
 )
+from dossier.core.contracts.intake import AddDocument, GetDocument, GetDossier, GetRegistration
 from dossier.core.enums import Channel, Decision, DocumentKind, IdDocumentType, PaymentMethod
 from dossier.core.policy import Role
 from dossier.core.records import IdDocument, LearningNeeds, PersonalDetails
 from dossier.core.student_number import DEFAULT_FORMAT
-from dossier.intake.api import AddDocument, GetDocument, GetDossier, GetRegistration
 from dossier.messaging.client import DossierClient, RemoteError
 from dossier.messaging.events import EVENTS_STREAM
 from dossier.storage.schema import (

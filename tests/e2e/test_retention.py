@@ -38,19 +38,18 @@ from dossier.core.commands import (
     SubmitDestruction,
     SubmitRegistration,
 )
+from dossier.core.contracts.intake import AddDocument, GetDocument, GetDossier
+from dossier.core.contracts.retention import CreateBackup, ListCertificates, VerifyBackup
 from dossier.core.enums import Channel, Decision, DocumentKind, IdDocumentType, StudentStatus
 from dossier.core.errors import Destroyed
 from dossier.core.policy import Role
 from dossier.core.records import IdDocument, LearningNeeds, PersonalDetails
-from dossier.intake.api import AddDocument, GetDocument, GetDossier
 from dossier.messaging.client import DossierClient, RemoteError
 from dossier.messaging.config import Config
 from dossier.messaging.events import DurableConsumer
 from dossier.messaging.runtime import object_store
-from dossier.retention.api import ListCertificates
 from dossier.retention.archive import BackupKey
 from dossier.retention.backups import Backups
-from dossier.retention.operations import CreateBackup, VerifyBackup
 from dossier.storage.db import Database
 from dossier.storage.migrations import upgrade
 from dossier.storage.objects import ObjectStore

@@ -26,7 +26,6 @@ import orjson
 from nats.aio.client import Client
 from nats.errors import TimeoutError as NatsTimeout
 
-from dossier.approvals.api import ListNotifications
 from dossier.approvals.service import spec as approvals_spec
 from dossier.core import wire
 from dossier.core.attachments import Attachment
@@ -43,6 +42,14 @@ from dossier.core.commands import (
     SubmitDestruction,
     SubmitFeedback,
 )
+from dossier.core.contracts.approvals import ListNotifications
+from dossier.core.contracts.intake import AddDocument, GetDossier, ImportFormat, StartImport
+from dossier.core.contracts.retention import (
+    CreateBackup,
+    ListCertificates,
+    ListFindings,
+    StartReview,
+)
 from dossier.core.enums import (
     ConsentGiver,
     ConsentPurpose,
@@ -55,14 +62,11 @@ from dossier.core.enums import (
 from dossier.core.policy import Role
 from dossier.core.records import FieldChange
 from dossier.core.student_number import DEFAULT_FORMAT
-from dossier.intake.api import AddDocument, GetDossier, ImportFormat, StartImport
 from dossier.intake.service import spec as intake_spec
 from dossier.messaging import headers
 from dossier.messaging.client import DossierClient
 from dossier.messaging.replies import ERROR_CODE_HEADER
 from dossier.messaging.service import Endpoint
-from dossier.retention.api import ListCertificates, ListFindings, StartReview
-from dossier.retention.operations import CreateBackup
 from dossier.retention.service import spec as retention_spec
 from tests.support.load import registration
 from tests.support.stack import Stack

@@ -46,6 +46,7 @@ from nats.aio.client import Client
 from nats.js.errors import NotFoundError
 
 from dossier.core.commands import RecordConsent
+from dossier.core.contracts.retention import ResolveFinding, StartReview
 from dossier.core.enums import Channel, ConsentGiver, ConsentPurpose, DocumentKind, IdDocumentType
 from dossier.core.lifecycle import Context
 from dossier.core.policy import Actor, Role
@@ -55,7 +56,6 @@ from dossier.messaging import embedded, headers
 from dossier.messaging.client import DossierClient, RemoteError, Unavailable
 from dossier.messaging.embedded import NatsServer
 from dossier.messaging.replies import ERROR_CODE_HEADER
-from dossier.retention.api import ResolveFinding, StartReview
 from dossier.retention.common import Caller as RetentionCaller
 from dossier.retention.review import Reviews
 from dossier.storage.bulk import BulkAdmitter

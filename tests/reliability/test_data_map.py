@@ -25,10 +25,10 @@ from sqlalchemy import inspect
 from dossier.core import events as core_events
 from dossier.core.branch import Branch
 from dossier.core.commands import ReviewRegistration
+from dossier.core.contracts.intake import AddDocument
 from dossier.core.enums import Decision, DocumentKind
 from dossier.core.events import ALL_EVENTS, DomainEvent
 from dossier.core.policy import Actor, Role
-from dossier.intake.api import AddDocument
 from dossier.intake.handlers import Caller, Intake
 from dossier.retention import backups as backups_module
 from dossier.retention import ledger

@@ -11,9 +11,9 @@ from typing import Any
 import nats
 
 from dossier.core.commands import ReviewRegistration
+from dossier.core.contracts.intake import AddDocument, GetDossier
 from dossier.core.enums import Decision, DocumentKind
 from dossier.core.policy import Role
-from dossier.intake.api import AddDocument, GetDossier
 from dossier.messaging.client import DossierClient, RemoteError
 from tests.support.load import registration
 from tests.support.stack import Stack

@@ -33,13 +33,13 @@ import sqlalchemy
 
 from dossier.core import wire
 from dossier.core.commands import ChangeStudentStatus, ReviewDestruction, SubmitDestruction
+from dossier.core.contracts.retention import ListCertificates
 from dossier.core.enums import Decision, DestructionStatus, StudentStatus
 from dossier.core.events import DestructionRequestMoved
 from dossier.core.policy import Role
 from dossier.messaging.client import DossierClient
 from dossier.messaging.embedded import free_port
 from dossier.messaging.events import EVENTS_STREAM, PARKED_STREAM, event_subject
-from dossier.retention.api import ListCertificates
 from tests.reliability.faults import (
     BRANCH,
     admit_students,

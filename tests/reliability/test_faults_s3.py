@@ -27,12 +27,12 @@ from typing import Any
 
 import pytest
 
+from dossier.core.contracts.retention import CreateBackup, ListBackups, VerifyBackup
 from dossier.core.enums import Locale
 from dossier.core.policy import Role
 from dossier.messaging.client import DossierClient, RemoteError
 from dossier.retention.archive import BackupKey
 from dossier.retention.backups import MANIFEST, PREFIX, BackupRefused, Backups
-from dossier.retention.operations import CreateBackup, ListBackups, VerifyBackup
 from dossier.storage.db import Database
 from dossier.storage.keys import MasterKey
 from dossier.storage.migrations import upgrade

@@ -41,13 +41,13 @@ from dossier.core.commands import (
     SubmitDestruction,
     SubmitRegistration,
 )
+from dossier.core.contracts.intake import GetDossier
+from dossier.core.contracts.retention import ListCertificates
 from dossier.core.enums import Channel, Decision, DocumentKind, IdDocumentType, StudentStatus
 from dossier.core.policy import Role
 from dossier.core.records import FieldChange, Guardian, IdDocument, LearningNeeds, PersonalDetails
-from dossier.intake.api import GetDossier
 from dossier.messaging.client import DossierClient
 from dossier.messaging.events import EVENTS_STREAM, PARKED_STREAM
-from dossier.retention.api import ListCertificates
 from tests.reliability.faults import (
     BRANCH,
     RawReply,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from dossier.approvals.api import AuditTrail
 from dossier.approvals.handlers import Approvals
 from dossier.core import wire
 from dossier.core.commands import ChangeStudentStatus
+from dossier.core.contracts.approvals import AuditTrail
 from dossier.core.enums import StudentStatus
 from dossier.core.errors import AccessDenied, NotFound, ValidationError
 from dossier.core.policy import Role

@@ -8,7 +8,10 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from dossier.approvals.api import (
+from dossier.approvals.handlers import Approvals, Caller
+from dossier.core.attachments import Attachment
+from dossier.core.commands import RebaseChange, ReviewChange, SubmitChange
+from dossier.core.contracts.approvals import (
     ConfirmChange,
     DisputeChange,
     GetChange,
@@ -16,9 +19,6 @@ from dossier.approvals.api import (
     ListNotifications,
     ListUnconfirmed,
 )
-from dossier.approvals.handlers import Approvals, Caller
-from dossier.core.attachments import Attachment
-from dossier.core.commands import RebaseChange, ReviewChange, SubmitChange
 from dossier.core.enums import ChangeStatus, Decision, DocumentKind, Locale
 from dossier.core.errors import (
     AccessDenied,

@@ -10,17 +10,6 @@ import orjson
 import pytest
 from sqlalchemy import select
 
-from dossier.approvals.api import (
-    CountFeedback,
-    ExportDossier,
-    GetDestruction,
-    ListConsents,
-    ListDestructions,
-    ListDisclosures,
-    ListFeedback,
-    ListHolds,
-    StatusHistory,
-)
 from dossier.approvals.feedback import ANONYMOUS
 from dossier.approvals.handlers import Approvals
 from dossier.core import wire
@@ -37,6 +26,17 @@ from dossier.core.commands import (
     SubmitDestruction,
     SubmitFeedback,
     WithdrawConsent,
+)
+from dossier.core.contracts.approvals import (
+    CountFeedback,
+    ExportDossier,
+    GetDestruction,
+    ListConsents,
+    ListDestructions,
+    ListDisclosures,
+    ListFeedback,
+    ListHolds,
+    StatusHistory,
 )
 from dossier.core.enums import (
     ConsentGiver,

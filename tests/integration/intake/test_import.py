@@ -16,12 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from dossier.core.commands import SubmitRegistration
-from dossier.core.enums import Channel, IdDocumentType, StudentStatus
-from dossier.core.errors import AccessDenied, NotFound, ValidationError
-from dossier.core.policy import Role
-from dossier.core.records import IdDocument, LearningNeeds, PersonalDetails
-from dossier.core.student_number import is_valid
-from dossier.intake.api import (
+from dossier.core.contracts.intake import (
     GetImportStatus,
     ImportFormat,
     ImportReport,
@@ -29,6 +24,11 @@ from dossier.intake.api import (
     ResumeImport,
     StartImport,
 )
+from dossier.core.enums import Channel, IdDocumentType, StudentStatus
+from dossier.core.errors import AccessDenied, NotFound, ValidationError
+from dossier.core.policy import Role
+from dossier.core.records import IdDocument, LearningNeeds, PersonalDetails
+from dossier.core.student_number import is_valid
 from dossier.intake.handlers import Caller, Intake
 from dossier.intake.imports import Importer, ImportProgress
 from dossier.messaging.client import DossierClient, RemoteError

@@ -11,7 +11,7 @@ import nats
 import orjson
 
 from dossier.core import wire
-from dossier.intake.api import ImportFormat, ImportState, StartImport
+from dossier.core.contracts.intake import ImportFormat, ImportState, StartImport
 from dossier.intake.handlers import Caller, Intake
 from dossier.intake.imports import Importer, ImportProgress
 from dossier.intake.service import spec

@@ -11,9 +11,9 @@ import pytest
 
 from dossier.core.branch import Branch
 from dossier.core.commands import ReviewRegistration
+from dossier.core.contracts.intake import AddDocument
 from dossier.core.enums import Decision, DocumentKind
 from dossier.core.policy import Actor, Role
-from dossier.intake.api import AddDocument
 from dossier.intake.handlers import Caller, Intake
 from dossier.storage.db import Database
 from dossier.storage.documents import DocumentStore

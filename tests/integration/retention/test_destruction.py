@@ -23,6 +23,8 @@ from dossier.core import wire
 from dossier.core.attachments import Attachment
 from dossier.core.branch import Branch
 from dossier.core.commands import RecordPayment, ReviewRegistration, SubmitRegistration
+from dossier.core.contracts.intake import AddDocument
+from dossier.core.contracts.retention import GetCertificate, ListCertificates
 from dossier.core.enums import (
     ChangeStatus,
     Channel,
@@ -59,7 +61,6 @@ from dossier.core.records import (
     LegalHold,
     PersonalDetails,
 )
-from dossier.intake.api import AddDocument
 from dossier.intake.handlers import Caller as IntakeCaller
 from dossier.intake.handlers import Intake
 from dossier.messaging.embedded import NatsServer
@@ -72,7 +73,6 @@ from dossier.messaging.events import (
 )
 from dossier.messaging.runtime import DatabaseOutbox
 from dossier.retention import ledger
-from dossier.retention.api import GetCertificate, ListCertificates
 from dossier.retention.certificates import METHOD
 from dossier.retention.common import Caller
 from dossier.retention.destruction import Destruction

@@ -17,6 +17,7 @@ from typing import Any
 import nats
 import pytest
 
+from dossier.core.contracts.retention import CreateBackup, StartReview, VerifyBackup
 from dossier.core.enums import Locale
 from dossier.core.policy import Actor, Role
 from dossier.messaging import headers
@@ -30,11 +31,10 @@ from dossier.messaging.tokens import (
     generate_private_key,
     private_key_from,
 )
-from dossier.retention.api import StartReview
 from dossier.retention.archive import BackupKey
 from dossier.retention.backups import Backups
 from dossier.retention.destruction import Destruction
-from dossier.retention.operations import CreateBackup, Operations, VerifyBackup
+from dossier.retention.operations import Operations
 from dossier.retention.review import Reviews
 from dossier.retention.service import spec
 from dossier.storage.db import Database

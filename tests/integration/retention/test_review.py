@@ -21,6 +21,17 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from dossier.core.branch import Branch
+from dossier.core.contracts.retention import (
+    ExportReview,
+    GetReviewRun,
+    ListFindings,
+    ListReviewRuns,
+    ResolveFinding,
+    ReviewReport,
+    SignOffReview,
+    StartReview,
+    WaiveFinding,
+)
 from dossier.core.enums import (
     ChangeStatus,
     Channel,
@@ -49,17 +60,6 @@ from dossier.core.records import (
     Registration,
     StatusChange,
     StudentDossier,
-)
-from dossier.retention.api import (
-    ExportReview,
-    GetReviewRun,
-    ListFindings,
-    ListReviewRuns,
-    ResolveFinding,
-    ReviewReport,
-    SignOffReview,
-    StartReview,
-    WaiveFinding,
 )
 from dossier.retention.common import Caller
 from dossier.retention.report import CSV_COLUMNS

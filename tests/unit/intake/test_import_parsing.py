@@ -10,10 +10,10 @@ import openpyxl
 import pytest
 
 from dossier.core.branch import Branch
+from dossier.core.contracts.intake import ImportFormat
 from dossier.core.enums import Gender, IdDocumentType, Locale, StudentStatus
 from dossier.core.messages import DEFAULT_CATALOGUE
 from dossier.core.plugins import PluginHost
-from dossier.intake.api import ImportFormat
 from dossier.intake.imports import (
     COLUMNS,
     CheckedRow,

@@ -22,7 +22,6 @@ from typing import Any
 import attrs
 import nats
 
-from dossier.approvals.api import ListNotifications
 from dossier.cli.init import initialise
 from dossier.cli.stack import EmbeddedStack
 from dossier.core.attachments import Attachment
@@ -38,6 +37,9 @@ from dossier.core.commands import (
     SubmitDestruction,
     SubmitRegistration,
 )
+from dossier.core.contracts.approvals import ListNotifications
+from dossier.core.contracts.intake import AddDocument, GetDossier
+from dossier.core.contracts.retention import CreateBackup, ListCertificates, VerifyBackup
 from dossier.core.enums import (
     Channel,
     Decision,
@@ -49,13 +51,10 @@ from dossier.core.enums import (
 from dossier.core.policy import Actor, Role
 from dossier.core.records import FieldChange, IdDocument, LearningNeeds, PersonalDetails
 from dossier.core.student_number import DEFAULT_FORMAT
-from dossier.intake.api import AddDocument, GetDossier
 from dossier.messaging.client import DossierClient, RemoteError
 from dossier.messaging.embedded import free_port
 from dossier.messaging.events import EVENTS_STREAM
 from dossier.messaging.tokens import TokenIssuer, private_key_from
-from dossier.retention.api import ListCertificates
-from dossier.retention.operations import CreateBackup, VerifyBackup
 from dossier.storage.db import Database
 
 Say = Callable[[str], None]

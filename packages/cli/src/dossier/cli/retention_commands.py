@@ -19,11 +19,11 @@ import click
 
 from dossier.cli.progress import TerminalProgress, interactive
 from dossier.core import wire
+from dossier.core.contracts import retention as api
 from dossier.core.enums import FindingStatus
 from dossier.core.policy import Actor, Role
 from dossier.messaging.config import Config
 from dossier.messaging.runtime import object_store
-from dossier.retention import api
 from dossier.retention.common import Caller
 from dossier.retention.destruction import Destruction
 from dossier.retention.review import Reviews

@@ -21,7 +21,14 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from dossier.approvals.api import (
+from dossier.approvals.base import Base, Caller, decoded, hide_unless, page_limit
+from dossier.approvals.notices import code_hash, notify
+from dossier.approvals.views import change_receipt, change_summary, change_view
+from dossier.core.attachments import reference
+from dossier.core.changes import apply_changes, current_value, describe_changes, parse_value
+from dossier.core.changes import render_value as rendered
+from dossier.core.commands import AnswerChange, RebaseChange, ReviewChange, SubmitChange
+from dossier.core.contracts.approvals import (
     ChangePage,
     ChangeReceipt,
     ChangeView,
@@ -31,13 +38,6 @@ from dossier.approvals.api import (
     ListChanges,
     ListUnconfirmed,
 )
-from dossier.approvals.base import Base, Caller, decoded, hide_unless, page_limit
-from dossier.approvals.notices import code_hash, notify
-from dossier.approvals.views import change_receipt, change_summary, change_view
-from dossier.core.attachments import reference
-from dossier.core.changes import apply_changes, current_value, describe_changes, parse_value
-from dossier.core.changes import render_value as rendered
-from dossier.core.commands import AnswerChange, RebaseChange, ReviewChange, SubmitChange
 from dossier.core.enums import ChangeStatus, Decision, DocumentStage
 from dossier.core.errors import AccessDenied, Problem, ValidationError
 from dossier.core.events import StudentRecordChanged

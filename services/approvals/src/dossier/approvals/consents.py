@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import uuid
 
-from dossier.approvals.api import (
+from dossier.approvals.base import Base, Caller
+from dossier.approvals.views import consent_view, disclosure_view
+from dossier.core.changes import CHANGEABLE
+from dossier.core.commands import RecordConsent, RecordDisclosure, WithdrawConsent
+from dossier.core.consent import grant_consent, record_disclosure, withdraw_consent
+from dossier.core.contracts.approvals import (
     ConsentPage,
     ConsentView,
     DisclosurePage,
@@ -20,11 +25,6 @@ from dossier.approvals.api import (
     ListConsents,
     ListDisclosures,
 )
-from dossier.approvals.base import Base, Caller
-from dossier.approvals.views import consent_view, disclosure_view
-from dossier.core.changes import CHANGEABLE
-from dossier.core.commands import RecordConsent, RecordDisclosure, WithdrawConsent
-from dossier.core.consent import grant_consent, record_disclosure, withdraw_consent
 from dossier.core.enums import ConsentGiver
 from dossier.core.errors import Problem, ValidationError
 from dossier.core.policy import Operation

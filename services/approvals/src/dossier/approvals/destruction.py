@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import uuid
 
-from dossier.approvals.api import (
+from dossier.approvals.base import Base, Caller, hide_unless
+from dossier.approvals.views import destruction_view, hold_view
+from dossier.core.commands import LiftLegalHold, ReviewDestruction, SetLegalHold, SubmitDestruction
+from dossier.core.contracts.approvals import (
     DestructionPage,
     DestructionView,
     GetDestruction,
@@ -19,9 +22,6 @@ from dossier.approvals.api import (
     ListDestructions,
     ListHolds,
 )
-from dossier.approvals.base import Base, Caller, hide_unless
-from dossier.approvals.views import destruction_view, hold_view
-from dossier.core.commands import LiftLegalHold, ReviewDestruction, SetLegalHold, SubmitDestruction
 from dossier.core.enums import Decision, DestructionStatus
 from dossier.core.errors import GuardRefused
 from dossier.core.lifecycles import (

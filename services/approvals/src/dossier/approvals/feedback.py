@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import uuid
 
-from dossier.approvals.api import (
+from dossier.approvals.base import Base, Caller, hide_unless, page_limit
+from dossier.approvals.views import feedback_view
+from dossier.core.commands import RespondFeedback, SubmitFeedback
+from dossier.core.contracts.approvals import (
     CountFeedback,
     FeedbackCounts,
     FeedbackPage,
@@ -20,9 +23,6 @@ from dossier.approvals.api import (
     ListFeedback,
     TopicCount,
 )
-from dossier.approvals.base import Base, Caller, hide_unless, page_limit
-from dossier.approvals.views import feedback_view
-from dossier.core.commands import RespondFeedback, SubmitFeedback
 from dossier.core.errors import Problem, ValidationError
 from dossier.core.lifecycle import Context
 from dossier.core.lifecycles import respond_feedback, submit_feedback

@@ -13,24 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from dossier.approvals import __doc__ as description
-from dossier.approvals.api import (
-    AuditTrail,
-    ConfirmChange,
-    CountFeedback,
-    DisputeChange,
-    ExportDossier,
-    GetChange,
-    GetDestruction,
-    ListChanges,
-    ListConsents,
-    ListDestructions,
-    ListDisclosures,
-    ListFeedback,
-    ListHolds,
-    ListNotifications,
-    ListUnconfirmed,
-    StatusHistory,
-)
 from dossier.approvals.handlers import Approvals, Caller
 from dossier.core.commands import (
     AnswerChange,
@@ -47,6 +29,24 @@ from dossier.core.commands import (
     SubmitDestruction,
     SubmitFeedback,
     WithdrawConsent,
+)
+from dossier.core.contracts.approvals import (
+    AuditTrail,
+    ConfirmChange,
+    CountFeedback,
+    DisputeChange,
+    ExportDossier,
+    GetChange,
+    GetDestruction,
+    ListChanges,
+    ListConsents,
+    ListDestructions,
+    ListDisclosures,
+    ListFeedback,
+    ListHolds,
+    ListNotifications,
+    ListUnconfirmed,
+    StatusHistory,
 )
 from dossier.core.enums import Locale
 from dossier.messaging.config import load_config

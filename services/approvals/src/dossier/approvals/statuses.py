@@ -6,10 +6,10 @@ Destruction is not a classification: it has its own request and approval.
 
 from __future__ import annotations
 
-from dossier.approvals.api import StatusHistory, StatusView
 from dossier.approvals.base import Base, Caller
 from dossier.approvals.views import status_view
 from dossier.core.commands import ChangeStudentStatus
+from dossier.core.contracts.approvals import StatusHistory, StatusView
 from dossier.core.lifecycles import change_status
 from dossier.core.policy import Operation
 from dossier.storage.audit import AuditSpec

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from dossier.approvals.api import (
+from dossier.core.contracts.approvals import (
     ChangeReceipt,
     ChangeSummary,
     ChangeView,
@@ -18,9 +18,9 @@ from dossier.approvals.api import (
     FeedbackView,
     FieldChangeView,
     HoldView,
-    StatusLine,
     StatusView,
 )
+from dossier.core.contracts.intake import StatusLine
 from dossier.core.enums import ChangeStatus
 from dossier.core.policy import Actor
 from dossier.core.records import (

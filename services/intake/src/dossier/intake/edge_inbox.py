@@ -54,9 +54,9 @@ from nats.js.api import (
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
+from dossier.core.contracts.intake import RegistrationReceipt
 from dossier.core.errors import Conflict, DossierError, Problem, ValidationError
 from dossier.intake import sealing
-from dossier.intake.api import RegistrationReceipt
 from dossier.intake.edge import DUPLICATE_WINDOW, KEEP
 from dossier.intake.envelope import (
     EnvelopeRefused,

@@ -32,6 +32,23 @@ from dossier.core.commands import (
     SubmitRegistration,
     WithdrawRegistration,
 )
+from dossier.core.contracts.intake import (
+    AddDocument,
+    DocumentContent,
+    DossierChanged,
+    DossierView,
+    DuplicateHint,
+    GetDocument,
+    GetDossier,
+    GetRegistration,
+    ListRegistrations,
+    RegistrationPage,
+    RegistrationReceipt,
+    RegistrationView,
+    ReviewOutcome,
+    SearchDossiers,
+    SearchResult,
+)
 from dossier.core.enums import (
     Channel,
     Decision,
@@ -60,23 +77,6 @@ from dossier.core.records import (
     StudentDossier,
 )
 from dossier.core.views import Masker
-from dossier.intake.api import (
-    AddDocument,
-    DocumentContent,
-    DossierChanged,
-    DossierView,
-    DuplicateHint,
-    GetDocument,
-    GetDossier,
-    GetRegistration,
-    ListRegistrations,
-    RegistrationPage,
-    RegistrationReceipt,
-    RegistrationView,
-    ReviewOutcome,
-    SearchDossiers,
-    SearchResult,
-)
 from dossier.intake.views import (
     dossier_summary,
     dossier_view,

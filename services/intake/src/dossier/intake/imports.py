@@ -83,6 +83,15 @@ from sqlalchemy.exc import IntegrityError
 
 from dossier.core.branch import Branch
 from dossier.core.commands import import_job_id
+from dossier.core.contracts.intake import (
+    GetImportStatus,
+    ImportFormat,
+    ImportProblemView,
+    ImportReport,
+    ImportState,
+    ResumeImport,
+    StartImport,
+)
 from dossier.core.enums import (
     Channel,
     Gender,
@@ -110,15 +119,6 @@ from dossier.core.records import (
     PersonalDetails,
     Registration,
     StudentDossier,
-)
-from dossier.intake.api import (
-    GetImportStatus,
-    ImportFormat,
-    ImportProblemView,
-    ImportReport,
-    ImportState,
-    ResumeImport,
-    StartImport,
 )
 from dossier.intake.handlers import Caller, Intake, utc_now
 from dossier.storage.audit import AuditSpec

@@ -20,9 +20,7 @@ from dossier.core.commands import (
     SubmitRegistration,
     WithdrawRegistration,
 )
-from dossier.core.enums import Locale
-from dossier.intake import __doc__ as description
-from dossier.intake.api import (
+from dossier.core.contracts.intake import (
     AddDocument,
     GetDocument,
     GetDossier,
@@ -33,6 +31,8 @@ from dossier.intake.api import (
     SearchDossiers,
     StartImport,
 )
+from dossier.core.enums import Locale
+from dossier.intake import __doc__ as description
 from dossier.intake.handlers import Caller, Intake
 from dossier.intake.imports import Importer
 from dossier.messaging.config import load_config

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from dossier.core.hookspecs import FieldKind
-from dossier.core.records import Registration, StudentDossier
-from dossier.core.views import Masker
-from dossier.intake.api import (
+from dossier.core.contracts.intake import (
     DossierSummary,
     DossierView,
     DuplicateHint,
@@ -15,6 +12,9 @@ from dossier.intake.api import (
     RegistrationView,
     StatusLine,
 )
+from dossier.core.hookspecs import FieldKind
+from dossier.core.records import Registration, StudentDossier
+from dossier.core.views import Masker
 
 
 def registration_view(

@@ -10,13 +10,17 @@ SHA-256 digests of the documents — never a value.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
-from attrs import frozen
 from sqlalchemy import Connection, RowMapping, insert, null, or_, select, tuple_, update
 
 from dossier.core import wire
+from dossier.core.contracts.retention import (
+    Certificate,
+    DestroyedData,
+    KeptRecord,
+    Verification,
+)
 from dossier.core.errors import NotFound
 from dossier.storage.schema import destruction_certificates as table
 
@@ -59,69 +63,6 @@ PROCESSING_RECORD_GROUND = (
     "record of the processing (个人信息处理记录): who did what and when, kept so every change "
     "stays traceable; holds no personal data"
 )
-
-
-@frozen(kw_only=True)
-class DestroyedData:
-    """What was destroyed: sealed fields by record, index digests, keys, document digests."""
-
-    dossier_fields: tuple[str, ...]
-    registrations: tuple[str, ...]
-    registration_fields: tuple[str, ...]
-    change_requests: tuple[str, ...]
-    change_request_fields: tuple[str, ...]
-    blind_indexes: int
-    data_keys: tuple[str, ...]
-    documents: tuple[str, ...]
-    """SHA-256 of each document (every version of each object under the owners is deleted)."""
-    idempotency_answers: int = 0
-    """Stored answers to retried requests that mentioned the student, deleted."""
-
-
-@frozen(kw_only=True)
-class KeptRecord:
-    """What was kept, how much, which (non-personal) fields, and on which ground."""
-
-    what: str
-    count: int
-    fields: tuple[str, ...]
-    ground: str
-    pseudonymised: bool = True
-
-
-@frozen(kw_only=True)
-class Check:
-    """One verification check; ``remaining`` counts what was found that should not be there."""
-
-    name: str
-    ok: bool
-    remaining: int = 0
-
-
-@frozen(kw_only=True)
-class Verification:
-    ok: bool
-    checked_at: datetime
-    checks: tuple[Check, ...]
-    object_versions_deleted: int
-
-
-@frozen(kw_only=True)
-class Certificate:
-    """销毁证明."""
-
-    id: str
-    request_id: str
-    student_number: str
-    branch: str
-    approver: str
-    responsible_person: str
-    executed_at: datetime
-    method: str
-    destroyed: DestroyedData
-    kept: tuple[KeptRecord, ...]
-    created_at: datetime
-    verification: Verification | None = None
 
 
 def kept_records(counts: dict[str, int]) -> tuple[KeptRecord, ...]:

@@ -37,6 +37,14 @@ from sqlalchemy.exc import DBAPIError
 
 from dossier.core import wire
 from dossier.core.branch import Branch
+from dossier.core.contracts.retention import (
+    Certificate,
+    CertificatePage,
+    ExecuteDestruction,
+    GetCertificate,
+    ListCertificates,
+    Verification,
+)
 from dossier.core.enums import DestructionStatus
 from dossier.core.errors import Conflict, DossierError, NotFound, Problem, ValidationError
 from dossier.core.events import DestructionRequestMoved, DestructionVerified
@@ -46,20 +54,7 @@ from dossier.core.plugins import PluginHost
 from dossier.core.policy import Actor, Operation, Role, Subject
 from dossier.messaging.events import Poison, Transient
 from dossier.retention import inventory, ledger
-from dossier.retention.api import (
-    CertificatePage,
-    ExecuteDestruction,
-    GetCertificate,
-    ListCertificates,
-)
-from dossier.retention.certificates import (
-    KIND,
-    METHOD,
-    Certificate,
-    CertificateStore,
-    Verification,
-    kept_records,
-)
+from dossier.retention.certificates import KIND, METHOD, CertificateStore, kept_records
 from dossier.retention.common import Base, Caller, hide_unless, utc_now
 from dossier.storage.audit import AuditSpec
 from dossier.storage.db import Database

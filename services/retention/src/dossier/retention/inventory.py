@@ -27,15 +27,13 @@ from sqlalchemy import (
     text,
 )
 
+from dossier.core.contracts.retention import Check, DestroyedData, Verification
 from dossier.core.errors import Destroyed, NotFound
 from dossier.core.records import StudentDossier
 from dossier.retention.certificates import (
     CHANGE_REQUEST_FIELDS,
     DOSSIER_FIELDS,
     REGISTRATION_FIELDS,
-    Check,
-    DestroyedData,
-    Verification,
 )
 from dossier.storage.objects import ObjectStore
 from dossier.storage.repositories.change_requests import KIND as CHANGE_REQUEST

@@ -2,87 +2,23 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from attrs import frozen
-
+from dossier.core.contracts.retention import (
+    AuditCheck,
+    BackupCheck,
+    BackupList,
+    BackupSummary,
+    ChainBreakView,
+    CreateBackup,
+    ListBackups,
+    VerifyAudit,
+    VerifyBackup,
+)
 from dossier.core.policy import Operation, require
 from dossier.retention.archive import Manifest
 from dossier.retention.backups import Backups
 from dossier.retention.common import Caller
 from dossier.retention.progress import ProgressSink, quiet
 from dossier.storage.db import Database
-
-
-@frozen(kw_only=True)
-class CreateBackup:
-    """``job_id``: where the progress events go
-    (``dossier.progress.retention.backup-create.<job_id>``; default: the request id)."""
-
-    type: ClassVar[str] = "backup.create"
-    incremental: bool = False
-    job_id: str | None = None
-
-
-@frozen(kw_only=True)
-class ListBackups:
-    type: ClassVar[str] = "backup.list"
-
-
-@frozen(kw_only=True)
-class VerifyBackup:
-    type: ClassVar[str] = "backup.verify"
-    backup_id: str
-    job_id: str | None = None
-
-
-@frozen(kw_only=True)
-class VerifyAudit:
-    type: ClassVar[str] = "audit.verify"
-    branch: str | None = None
-
-
-@frozen(kw_only=True)
-class BackupSummary:
-    id: str
-    kind: str
-    base: str | None
-    created_at: str
-    parts: int
-    bytes: int
-    rows: int
-    objects: int
-    retain_until: str | None
-
-
-@frozen(kw_only=True)
-class BackupList:
-    items: tuple[BackupSummary, ...]
-
-
-@frozen(kw_only=True)
-class BackupCheck:
-    backup_id: str
-    ok: bool
-    parts: int
-    rows: int
-    objects: int
-    problem: str | None
-
-
-@frozen(kw_only=True)
-class ChainBreakView:
-    branch: str
-    seq: int | None
-    entry_id: str | None
-    problem: str
-
-
-@frozen(kw_only=True)
-class AuditCheck:
-    ok: bool
-    entries: dict[str, int]
-    breaks: tuple[ChainBreakView, ...]
 
 
 def summary(manifest: Manifest) -> BackupSummary:

@@ -36,15 +36,7 @@ from typing import Any, Protocol
 import attrs
 
 from dossier.core.branch import Branch
-from dossier.core.enums import ChangeStatus, ReviewRunStatus, Severity
-from dossier.core.errors import AccessDenied, GuardRefused, Problem, ValidationError
-from dossier.core.events import ReviewFindingMoved, ReviewRunMoved
-from dossier.core.lifecycle import Context
-from dossier.core.plugins import PluginHost
-from dossier.core.policy import Actor, Operation, authorize
-from dossier.core.records import ReviewFinding, StudentDossier
-from dossier.retention import report
-from dossier.retention.api import (
+from dossier.core.contracts.retention import (
     Export,
     ExportReview,
     FindingPage,
@@ -61,6 +53,14 @@ from dossier.retention.api import (
     StartReview,
     WaiveFinding,
 )
+from dossier.core.enums import ChangeStatus, ReviewRunStatus, Severity
+from dossier.core.errors import AccessDenied, GuardRefused, Problem, ValidationError
+from dossier.core.events import ReviewFindingMoved, ReviewRunMoved
+from dossier.core.lifecycle import Context
+from dossier.core.plugins import PluginHost
+from dossier.core.policy import Actor, Operation, authorize
+from dossier.core.records import ReviewFinding, StudentDossier
+from dossier.retention import report
 from dossier.retention.common import Base, Caller, hide_unless, utc_now
 from dossier.retention.progress import Progress, ProgressSink, quiet
 from dossier.retention.review_store import (

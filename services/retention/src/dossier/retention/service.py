@@ -21,6 +21,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from dossier.core.contracts import retention as api
+from dossier.core.contracts.retention import CreateBackup, ListBackups, VerifyAudit, VerifyBackup
 from dossier.core.enums import Locale
 from dossier.core.policy import Actor, Role
 from dossier.messaging.config import Config, load_config
@@ -28,18 +30,11 @@ from dossier.messaging.events import DurableConsumer
 from dossier.messaging.progress import ProgressPublisher, job_id_of, run_tracked
 from dossier.messaging.runtime import object_store, serve
 from dossier.messaging.service import Endpoint, RequestContext, ServiceSpec
-from dossier.retention import api
 from dossier.retention.archive import BackupKey
 from dossier.retention.backups import Backups
 from dossier.retention.common import Caller
 from dossier.retention.destruction import Destruction
-from dossier.retention.operations import (
-    CreateBackup,
-    ListBackups,
-    Operations,
-    VerifyAudit,
-    VerifyBackup,
-)
+from dossier.retention.operations import Operations
 from dossier.retention.progress import ProgressSink
 from dossier.retention.review import Reviews
 from dossier.storage.db import Database

@@ -10,11 +10,12 @@ with the matching ``get``.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import ClassVar
 
 from attrs import frozen
 
+from dossier.core.contracts.intake import StatusLine
 from dossier.core.enums import (
     ChangeStatus,
     ConsentGiver,
@@ -294,16 +295,6 @@ class NotificationPage:
 
 
 # -- views: status ------------------------------------------------------------------------
-
-
-@frozen(kw_only=True)
-class StatusLine:
-    from_status: StudentStatus | None
-    to_status: StudentStatus
-    actor: str
-    reason: str
-    effective_date: date
-    recorded_at: datetime
 
 
 @frozen(kw_only=True)

@@ -14,7 +14,6 @@ from typing import ClassVar
 from attrs import frozen
 
 from dossier.core.enums import FindingStatus, ReviewRunStatus, Severity
-from dossier.retention.certificates import Certificate
 
 # -- quarterly review (定期审核) ----------------------------------------------------------------
 
@@ -189,3 +188,143 @@ class ListCertificates:
 class CertificatePage:
     items: tuple[Certificate, ...]
     next_after: str | None = None
+
+
+# -- certificates (销毁证明) --------------------------------------------------------------
+
+
+@frozen(kw_only=True)
+class DestroyedData:
+    """What was destroyed: sealed fields by record, index digests, keys, document digests."""
+
+    dossier_fields: tuple[str, ...]
+    registrations: tuple[str, ...]
+    registration_fields: tuple[str, ...]
+    change_requests: tuple[str, ...]
+    change_request_fields: tuple[str, ...]
+    blind_indexes: int
+    data_keys: tuple[str, ...]
+    documents: tuple[str, ...]
+    """SHA-256 of each document (every version of each object under the owners is deleted)."""
+    idempotency_answers: int = 0
+    """Stored answers to retried requests that mentioned the student, deleted."""
+
+
+@frozen(kw_only=True)
+class KeptRecord:
+    """What was kept, how much, which (non-personal) fields, and on which ground."""
+
+    what: str
+    count: int
+    fields: tuple[str, ...]
+    ground: str
+    pseudonymised: bool = True
+
+
+@frozen(kw_only=True)
+class Check:
+    """One verification check; ``remaining`` counts what was found that should not be there."""
+
+    name: str
+    ok: bool
+    remaining: int = 0
+
+
+@frozen(kw_only=True)
+class Verification:
+    ok: bool
+    checked_at: datetime
+    checks: tuple[Check, ...]
+    object_versions_deleted: int
+
+
+@frozen(kw_only=True)
+class Certificate:
+    """销毁证明."""
+
+    id: str
+    request_id: str
+    student_number: str
+    branch: str
+    approver: str
+    responsible_person: str
+    executed_at: datetime
+    method: str
+    destroyed: DestroyedData
+    kept: tuple[KeptRecord, ...]
+    created_at: datetime
+    verification: Verification | None = None
+
+
+# -- backups and audit verification -------------------------------------------------------
+
+
+@frozen(kw_only=True)
+class CreateBackup:
+    """``job_id``: where the progress events go
+    (``dossier.progress.retention.backup-create.<job_id>``; default: the request id)."""
+
+    type: ClassVar[str] = "backup.create"
+    incremental: bool = False
+    job_id: str | None = None
+
+
+@frozen(kw_only=True)
+class ListBackups:
+    type: ClassVar[str] = "backup.list"
+
+
+@frozen(kw_only=True)
+class VerifyBackup:
+    type: ClassVar[str] = "backup.verify"
+    backup_id: str
+    job_id: str | None = None
+
+
+@frozen(kw_only=True)
+class VerifyAudit:
+    type: ClassVar[str] = "audit.verify"
+    branch: str | None = None
+
+
+@frozen(kw_only=True)
+class BackupSummary:
+    id: str
+    kind: str
+    base: str | None
+    created_at: str
+    parts: int
+    bytes: int
+    rows: int
+    objects: int
+    retain_until: str | None
+
+
+@frozen(kw_only=True)
+class BackupList:
+    items: tuple[BackupSummary, ...]
+
+
+@frozen(kw_only=True)
+class BackupCheck:
+    backup_id: str
+    ok: bool
+    parts: int
+    rows: int
+    objects: int
+    problem: str | None
+
+
+@frozen(kw_only=True)
+class ChainBreakView:
+    branch: str
+    seq: int | None
+    entry_id: str | None
+    problem: str
+
+
+@frozen(kw_only=True)
+class AuditCheck:
+    ok: bool
+    entries: dict[str, int]
+    breaks: tuple[ChainBreakView, ...]
