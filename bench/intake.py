@@ -35,9 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._harness import Figure, arguments, percentile, report
 from dossier.core import wire
 from dossier.core.branch import Branch
+from dossier.core.caller import Caller
 from dossier.core.contracts.intake import ImportFormat
 from dossier.core.policy import Actor, Role
-from dossier.intake.handlers import Caller
 from dossier.intake.imports import Importer
 from dossier.messaging.embedded import NatsServer
 from dossier.storage.db import Database

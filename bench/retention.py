@@ -68,6 +68,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: b
 
 from bench._harness import Figure, peak_rss_mb, report
 from dossier.core.branch import Branch
+from dossier.core.caller import Caller
 from dossier.core.contracts.retention import StartReview
 from dossier.core.enums import Channel, DocumentKind, Gender, IdDocumentType, ReviewRunStatus
 from dossier.core.lifecycle import Context
@@ -82,7 +83,6 @@ from dossier.core.records import (
 )
 from dossier.retention.archive import BackupKey
 from dossier.retention.backups import Backups
-from dossier.retention.common import Caller
 from dossier.retention.review import PAGE_SIZE, Reviews
 from dossier.storage import schema
 from dossier.storage.bulk import BulkAdmitter

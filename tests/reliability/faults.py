@@ -45,6 +45,7 @@ import sqlalchemy
 from nats.aio.client import Client
 from nats.js.errors import NotFoundError
 
+from dossier.core.caller import Caller as RetentionCaller
 from dossier.core.commands import RecordConsent
 from dossier.core.contracts.retention import ResolveFinding, StartReview
 from dossier.core.enums import Channel, ConsentGiver, ConsentPurpose, DocumentKind, IdDocumentType
@@ -56,7 +57,6 @@ from dossier.messaging import embedded, headers
 from dossier.messaging.client import DossierClient, RemoteError, Unavailable
 from dossier.messaging.embedded import NatsServer
 from dossier.messaging.replies import ERROR_CODE_HEADER
-from dossier.retention.common import Caller as RetentionCaller
 from dossier.retention.review import Reviews
 from dossier.storage.bulk import BulkAdmitter
 from dossier.storage.db import Database

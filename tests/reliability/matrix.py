@@ -41,6 +41,7 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nats.aio.client import Client
 
+from dossier.core.contracts import CATALOGUE
 from dossier.core.enums import Locale
 from dossier.core.messages import DEFAULT_CATALOGUE
 from dossier.core.policy import Actor, Operation, Role, Subject, authorize, within_reach
@@ -62,76 +63,9 @@ from tests.reliability.endpoints import (
 )
 from tests.support.stack import Stack
 
-_O = Operation
-
-VERB_OPERATION: Mapping[str, Operation] = {
-    # intake
-    "registration.submit": _O.REGISTRATION_SUBMIT,
-    "registration.list": _O.REGISTRATION_READ,
-    "registration.get": _O.REGISTRATION_READ,
-    "registration.review": _O.REGISTRATION_REVIEW,
-    "registration.withdraw": _O.REGISTRATION_WITHDRAW,
-    "dossier.get": _O.DOSSIER_READ,
-    "dossier.search": _O.DOSSIER_SEARCH,
-    "course.enrol": _O.COURSE_MANAGE,
-    "course.end": _O.COURSE_MANAGE,
-    "payment.record": _O.PAYMENT_RECORD,
-    "document.add": _O.DOCUMENT_ADD,
-    "document.get": _O.DOCUMENT_READ,
-    "import.start": _O.IMPORT_RUN,
-    "import.status": _O.IMPORT_RUN,
-    "import.resume": _O.IMPORT_RUN,
-    # approvals
-    "change.submit": _O.CHANGE_SUBMIT,
-    "change.get": _O.CHANGE_READ,
-    "change.list": _O.CHANGE_READ,
-    "change.review": _O.CHANGE_REVIEW,
-    "change.rebase": _O.CHANGE_REVIEW,
-    "change.answer": _O.CHANGE_ANSWER,
-    "change.confirm": _O.CHANGE_ANSWER,
-    "change.dispute": _O.CHANGE_ANSWER,
-    "change.unconfirmed": _O.CHANGE_READ,
-    "notification.list": _O.CHANGE_READ,
-    "status.change": _O.STATUS_CHANGE,
-    "status.history": _O.DOSSIER_READ,
-    "destruction.submit": _O.DESTRUCTION_SUBMIT,
-    "destruction.review": _O.DESTRUCTION_REVIEW,
-    "destruction.get": _O.DESTRUCTION_READ,
-    "destruction.list": _O.DESTRUCTION_READ,
-    "hold.set": _O.HOLD_MANAGE,
-    "hold.lift": _O.HOLD_MANAGE,
-    "hold.list": _O.HOLD_MANAGE,
-    "consent.record": _O.CONSENT_MANAGE,
-    "consent.withdraw": _O.CONSENT_MANAGE,
-    "consent.list": _O.CONSENT_READ,
-    "disclosure.record": _O.DISCLOSURE_RECORD,
-    "disclosure.list": _O.CONSENT_READ,
-    "export.dossier": _O.DOSSIER_EXPORT,
-    "audit.trail": _O.DOSSIER_READ,
-    "feedback.submit": _O.FEEDBACK_SUBMIT,
-    "feedback.list": _O.FEEDBACK_MANAGE,
-    "feedback.respond": _O.FEEDBACK_MANAGE,
-    "feedback.counts": _O.FEEDBACK_MANAGE,
-    # retention
-    "review.start": _O.REVIEW_RUN,
-    "review.get": _O.REVIEW_READ,
-    "review.list": _O.REVIEW_READ,
-    "review.findings": _O.REVIEW_READ,
-    "review.resolve": _O.REVIEW_RESOLVE,
-    "review.waive": _O.REVIEW_RESOLVE,
-    "review.sign_off": _O.REVIEW_SIGN_OFF,
-    "review.export": _O.REVIEW_READ,
-    "review.report": _O.REVIEW_READ,
-    "destruction.execute": _O.DESTRUCTION_EXECUTE,
-    "certificate.get": _O.CERTIFICATE_READ,
-    "certificate.list": _O.CERTIFICATE_READ,
-    "backup.create": _O.BACKUP_MANAGE,
-    "backup.list": _O.BACKUP_MANAGE,
-    "backup.verify": _O.BACKUP_MANAGE,
-    "audit.verify": _O.AUDIT_VERIFY,
-}
-"""Which policy operation guards each verb. The test asserts its keys are exactly the verbs the
-running services announce, so a new endpoint fails until it is mapped here."""
+VERB_OPERATION: Mapping[str, Operation] = {c.verb: c.operation for c in CATALOGUE}
+"""Which policy operation guards each verb, from the contracts. The test asserts its keys are
+exactly the verbs the running services announce, so an endpoint without a contract fails."""
 
 RECORD_FIELDS = (
     "student_number",

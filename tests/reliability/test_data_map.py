@@ -24,12 +24,13 @@ from sqlalchemy import inspect
 
 from dossier.core import events as core_events
 from dossier.core.branch import Branch
+from dossier.core.caller import Caller
 from dossier.core.commands import ReviewRegistration
 from dossier.core.contracts.intake import AddDocument
 from dossier.core.enums import Decision, DocumentKind
 from dossier.core.events import ALL_EVENTS, DomainEvent
 from dossier.core.policy import Actor, Role
-from dossier.intake.handlers import Caller, Intake
+from dossier.intake.handlers import Intake
 from dossier.retention import backups as backups_module
 from dossier.retention import ledger
 from dossier.retention.archive import BackupKey

@@ -24,7 +24,9 @@ from nats.errors import NoRespondersError, NoServersError
 from nats.js.api import StreamConfig
 from nats.js.errors import ServiceUnavailableError
 
+from dossier.core.caller import Caller
 from dossier.core.commands import WithdrawConsent
+from dossier.core.contracts import CATALOGUE
 from dossier.core.policy import Actor, Role
 from dossier.messaging import headers
 from dossier.messaging.events import (
@@ -36,7 +38,7 @@ from dossier.messaging.events import (
     ensure_streams,
 )
 from dossier.messaging.runtime import inbox_prefix
-from dossier.messaging.service import Endpoint, RequestContext, ServiceRunner, ServiceSpec
+from dossier.messaging.service import Endpoint, ServiceRunner, ServiceSpec
 from dossier.messaging.tokens import (
     TokenIssuer,
     TokenVerifier,
@@ -114,14 +116,14 @@ async def request(
 
 
 def echo_spec(service: str) -> ServiceSpec:
-    def handle(ctx: RequestContext, body: WithdrawConsent) -> dict[str, str]:
+    def handle(ctx: Caller, body: WithdrawConsent) -> dict[str, str]:
         return {"service": service, "consent_id": body.consent_id, "actor": ctx.actor.id}
 
     return ServiceSpec(
         name=service,
         version="0.1.0",
         description=f"test stand-in for the {service} service",
-        endpoints=[Endpoint(verb="consent.withdraw", body=WithdrawConsent, handler=handle)],
+        endpoints=[Endpoint(contract=CATALOGUE.of(WithdrawConsent), handler=handle)],
     )
 
 

@@ -1,4 +1,5 @@
-"""Fixtures for the import tests: SQLite and PostgreSQL databases, files of students, callers.
+"""Fixtures for the intake tests: SQLite and PostgreSQL databases, files of students, callers,
+and `Intake` in-process on a clock the test moves (test_handlers_*.py).
 
 The database fixtures are those of tests/integration/storage/conftest.py (a
 migrated, empty database of each engine per test), repeated here because
@@ -11,7 +12,7 @@ import csv
 import io
 import shutil
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,10 @@ import pytest
 from sqlalchemy import func, select
 
 from dossier.core.branch import Branch
+from dossier.core.caller import Caller
 from dossier.core.plugins import PluginHost
 from dossier.core.policy import Actor, Role
-from dossier.intake.handlers import Caller
+from dossier.intake.handlers import Intake
 from dossier.intake.imports import Importer
 from dossier.storage.db import Database, create_engine
 from dossier.storage.documents import DocumentStore
@@ -173,3 +175,32 @@ def counts(db: Database) -> dict[str, int]:
         "imported_entries": count(db, audit_log, audit_log.c.action == "student.imported"),
         "admitted_events": count(db, outbox, outbox.c.type == "student.admitted"),
     }
+
+
+# -- the use cases in-process (test_handlers_*.py) -----------------------------------------
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock the test moves: every reading is a second after the one before."""
+
+    def __init__(self, start: datetime = START) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def intake(db: Database, documents: DocumentStore, clock: Clock) -> Intake:
+    return Intake(db, BRANCHES, documents, PluginHost({}), clock=clock)

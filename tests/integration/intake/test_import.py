@@ -15,6 +15,7 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select
 
+from dossier.core.caller import Caller
 from dossier.core.commands import SubmitRegistration
 from dossier.core.contracts.intake import (
     GetImportStatus,
@@ -29,7 +30,7 @@ from dossier.core.errors import AccessDenied, NotFound, ValidationError
 from dossier.core.policy import Role
 from dossier.core.records import IdDocument, LearningNeeds, PersonalDetails
 from dossier.core.student_number import is_valid
-from dossier.intake.handlers import Caller, Intake
+from dossier.intake.handlers import Intake
 from dossier.intake.imports import Importer, ImportProgress
 from dossier.messaging.client import DossierClient, RemoteError
 from dossier.messaging.embedded import NatsServer

@@ -11,8 +11,9 @@ import nats
 import orjson
 
 from dossier.core import wire
+from dossier.core.caller import Caller
 from dossier.core.contracts.intake import ImportFormat, ImportState, StartImport
-from dossier.intake.handlers import Caller, Intake
+from dossier.intake.handlers import Intake
 from dossier.intake.imports import Importer, ImportProgress
 from dossier.intake.service import spec
 from dossier.messaging import headers
@@ -43,7 +44,7 @@ def test_start_reports_each_chunk_as_stage_done_and_total(
     )
     heard: list[ImportProgress] = []
     report = importer.start(
-        Caller(OFFICER.actor, "progress-key-01"), command, progress=heard.append
+        Caller(OFFICER.actor, "progress-key-01", progress=heard.append), command
     )
     assert report.state is ImportState.COMPLETED
     assert [(p.stage, p.done, p.total) for p in heard] == [
@@ -66,7 +67,6 @@ def test_an_import_over_nats_publishes_its_chunks_under_the_request_id(
     service = spec(
         Intake(db, BRANCHES, documents),
         importer=make_importer(chunk_size=4),
-        progress=publisher,
     )
     data = csv_file([student_row(n) for n in range(10)])
     body = StartImport(
@@ -78,8 +78,9 @@ def test_an_import_over_nats_publishes_its_chunks_under_the_request_id(
 
     async def main() -> list[dict[str, Any]]:
         service_nc = await nats.connect(nats_session_server.url)
-        publisher.bind(service_nc)
-        runner = ServiceRunner(service_nc, service, TokenVerifier(private.public_key()))
+        runner = ServiceRunner(
+            service_nc, service, TokenVerifier(private.public_key()), progress=publisher
+        )
         await runner.start()
         client_nc = await nats.connect(nats_session_server.url)
         heard: list[dict[str, Any]] = []

@@ -11,14 +11,16 @@ from typing import Any
 import nats
 
 from dossier.cli.status import collect
+from dossier.core.caller import Caller
 from dossier.core.commands import WithdrawConsent
+from dossier.core.contracts import CATALOGUE
 from dossier.core.errors import NotFound
 from dossier.core.policy import Actor, Role
 from dossier.messaging.client import DossierClient, RemoteError
 from dossier.messaging.config import NatsSettings
 from dossier.messaging.embedded import NatsServer
 from dossier.messaging.metrics import Health, MetricsServer, ServiceMetrics
-from dossier.messaging.service import Endpoint, RequestContext, ServiceRunner, ServiceSpec
+from dossier.messaging.service import Endpoint, ServiceRunner, ServiceSpec
 from dossier.messaging.tokens import (
     TokenIssuer,
     TokenVerifier,
@@ -32,7 +34,7 @@ TOKEN = TokenIssuer(PRIVATE).issue(
 )
 
 
-def withdraw(_ctx: RequestContext, body: WithdrawConsent) -> dict[str, str]:
+def withdraw(_ctx: Caller, body: WithdrawConsent) -> dict[str, str]:
     if body.consent_id == "missing":
         raise NotFound("consent", body.consent_id)
     if body.consent_id == "boom":
@@ -44,7 +46,7 @@ SPEC = ServiceSpec(
     name="approvals",
     version="0.1.0",
     description="test double",
-    endpoints=[Endpoint(verb="consent.withdraw", body=WithdrawConsent, handler=withdraw)],
+    endpoints=[Endpoint(contract=CATALOGUE.of(WithdrawConsent), handler=withdraw)],
 )
 
 

@@ -13,14 +13,15 @@ from typing import Any
 import nats
 import pytest
 
+from dossier.core.caller import Caller
 from dossier.core.commands import WithdrawConsent
+from dossier.core.contracts import CATALOGUE
 from dossier.core.errors import NotFound, Problem, ValidationError
 from dossier.core.policy import Actor, Role
 from dossier.messaging.client import DossierClient, RemoteError
 from dossier.messaging.embedded import NatsServer
 from dossier.messaging.service import (
     Endpoint,
-    RequestContext,
     ServiceRunner,
     ServiceSpec,
 )
@@ -38,8 +39,8 @@ VERIFIER = TokenVerifier(PRIVATE.public_key())
 OFFICER = Actor(id="officer-1", roles={Role.ENROLMENT_OFFICER}, branches={"SH01"})
 
 
-def handler(calls: list[str]) -> Callable[[RequestContext, WithdrawConsent], dict[str, str]]:
-    def handle(ctx: RequestContext, body: WithdrawConsent) -> dict[str, str]:
+def handler(calls: list[str]) -> Callable[[Caller, WithdrawConsent], dict[str, str]]:
+    def handle(ctx: Caller, body: WithdrawConsent) -> dict[str, str]:
         calls.append(threading.current_thread().name)
         if body.consent_id == "boom":
             raise RuntimeError(f"database said {SECRET}")
@@ -60,7 +61,7 @@ def spec(calls: list[str]) -> ServiceSpec:
         version="0.1.0",
         description="test double of the approvals service",
         endpoints=[
-            Endpoint(verb="consent.withdraw", body=WithdrawConsent, handler=handler(calls)),
+            Endpoint(contract=CATALOGUE.of(WithdrawConsent), handler=handler(calls)),
         ],
     )
 

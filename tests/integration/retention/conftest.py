@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from dossier.core.branch import Branch
+from dossier.core.caller import Caller
 from dossier.core.commands import ReviewRegistration
 from dossier.core.contracts.intake import AddDocument
 from dossier.core.enums import Decision, DocumentKind
 from dossier.core.policy import Actor, Role
-from dossier.intake.handlers import Caller, Intake
+from dossier.intake.handlers import Intake
 from dossier.storage.db import Database
 from dossier.storage.documents import DocumentStore
 from dossier.storage.keys import MasterKey

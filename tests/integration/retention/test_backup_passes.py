@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from dossier.core.progress import Progress
 from dossier.retention.archive import BackupKey
 from dossier.retention.backups import PREFIX, Backups
-from dossier.retention.progress import Progress
 from dossier.storage.documents import DocumentStore
 from dossier.storage.objects import LocalObjectStore, ObjectStore
 from tests.integration.retention.conftest import DatabaseFactory, admit_students

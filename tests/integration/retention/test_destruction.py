@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from dossier.core import wire
 from dossier.core.attachments import Attachment
 from dossier.core.branch import Branch
+from dossier.core.caller import Caller
 from dossier.core.commands import RecordPayment, ReviewRegistration, SubmitRegistration
 from dossier.core.contracts.intake import AddDocument
 from dossier.core.contracts.retention import GetCertificate, ListCertificates
@@ -74,7 +75,6 @@ from dossier.messaging.events import (
 from dossier.messaging.runtime import DatabaseOutbox
 from dossier.retention import ledger
 from dossier.retention.certificates import METHOD
-from dossier.retention.common import Caller
 from dossier.retention.destruction import Destruction
 from dossier.storage.audit import AuditSpec
 from dossier.storage.db import Database

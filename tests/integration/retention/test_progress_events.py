@@ -82,13 +82,13 @@ def serve(
         destruction,
         Operations(db, backups),
         Locale.EN,
-        publisher,
     )
 
     async def main() -> None:
         service_nc = await nats.connect(server.url)
-        publisher.bind(service_nc)
-        runner = ServiceRunner(service_nc, service, TokenVerifier(PRIVATE.public_key()))
+        runner = ServiceRunner(
+            service_nc, service, TokenVerifier(PRIVATE.public_key()), progress=publisher
+        )
         await runner.start()
         client_nc = await nats.connect(server.url)
         try:

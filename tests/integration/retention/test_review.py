@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from dossier.core.branch import Branch
+from dossier.core.caller import Caller
 from dossier.core.contracts.retention import (
     ExportReview,
     GetReviewRun,
@@ -61,7 +62,6 @@ from dossier.core.records import (
     StatusChange,
     StudentDossier,
 )
-from dossier.retention.common import Caller
 from dossier.retention.report import CSV_COLUMNS
 from dossier.retention.review import Reviews
 from dossier.retention.schedule import Quarter, current_quarter, due_runs

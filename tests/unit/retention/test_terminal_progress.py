@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from dossier.cli.progress import TerminalProgress, interactive
-from dossier.retention.progress import Progress
+from dossier.core.progress import Progress
 
 
 class Terminal(io.StringIO):

@@ -1,6 +1,6 @@
 """A progress bar on the terminal for the CLI's long jobs (backup, verify, restore, review run).
 
-`TerminalProgress` is a `dossier.retention.progress.ProgressSink`: one click
+`TerminalProgress` is a `dossier.core.progress.ProgressSink`: one click
 progress bar per stage on stderr (with the stage's total when the job knows
 it, a moving marker when it does not). It draws only for a person at a
 terminal: when stderr is not a terminal, or the command prints ``--json``, it
@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 import click
 
-from dossier.retention.progress import Progress
+from dossier.core.progress import Reported
 
 LABELS = {
     "rows": "rows     ",
@@ -48,7 +48,7 @@ class TerminalProgress:
         self._total: int | None = None
         self._pos = 0
 
-    def __call__(self, progress: Progress) -> None:
+    def __call__(self, progress: Reported) -> None:
         if not self.enabled:
             return
         if progress.stage != self._stage or progress.total != self._total:
@@ -58,7 +58,7 @@ class TerminalProgress:
             self._bar.update(step)
             self._pos = progress.done
 
-    def _open(self, progress: Progress) -> None:
+    def _open(self, progress: Reported) -> None:
         self.close()
         self._stage, self._total, self._pos = progress.stage, progress.total, 0
         self._bar = click.progressbar(

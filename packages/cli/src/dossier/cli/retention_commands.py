@@ -15,16 +15,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import attrs
 import click
 
 from dossier.cli.progress import TerminalProgress, interactive
 from dossier.core import wire
+from dossier.core.caller import Caller
 from dossier.core.contracts import retention as api
 from dossier.core.enums import FindingStatus
 from dossier.core.policy import Actor, Role
 from dossier.messaging.config import Config
 from dossier.messaging.runtime import object_store
-from dossier.retention.common import Caller
 from dossier.retention.destruction import Destruction
 from dossier.retention.review import Reviews
 from dossier.storage.db import Database
@@ -81,9 +82,8 @@ def register(cli: click.Group, load: Callable[[Path], Config]) -> None:
         config = load(home)
         with _database(config) as db, TerminalProgress(enabled=interactive(as_json)) as bar:
             run = Reviews(db, config.branches).start_run(
-                _caller(actor_id, Role.REVIEWER),
+                attrs.evolve(_caller(actor_id, Role.REVIEWER), progress=bar),
                 api.StartReview(branch=branch, quarter=quarter),
-                progress=bar,
             )
         _emit(run, as_json, _run_lines)
 

@@ -20,43 +20,14 @@ from nats.aio.client import Client
 from nats.errors import NoRespondersError, TimeoutError
 
 from dossier.core import wire
-from dossier.core.commands import Command
+from dossier.core.contracts import CATALOGUE
 from dossier.messaging import headers
 from dossier.messaging.replies import ERROR_CODE_HEADER
 
-ROUTES: Mapping[str, str] = {
-    "registration": "intake",
-    "dossier": "intake",
-    "course": "intake",
-    "payment": "intake",
-    "document": "intake",
-    "import": "intake",
-    "status": "approvals",
-    "change": "approvals",
-    "destruction": "approvals",
-    "hold": "approvals",
-    "consent": "approvals",
-    "disclosure": "approvals",
-    "export": "approvals",
-    "feedback": "approvals",
-    "notification": "approvals",
-    "review": "retention",
-    "backup": "retention",
-    "certificate": "retention",
-    "audit": "retention",
-}
-"""Which service answers a verb, by the verb's first word."""
-
-
-VERB_ROUTES: Mapping[str, str] = {
-    "destruction.execute": "retention",
-    "audit.trail": "approvals",
-}
-"""Verbs answered by another service than their first word says."""
-
 
 def service_for(verb: str) -> str:
-    return VERB_ROUTES.get(verb) or ROUTES[verb.split(".", 1)[0]]
+    """Which service answers ``verb``: its contract says (`dossier.core.contracts.CATALOGUE`)."""
+    return CATALOGUE.verb(verb).service
 
 
 @frozen
@@ -108,10 +79,15 @@ class DossierClient:
         self.attempts = attempts
         self.locale = locale
 
-    async def send(self, message: Command | Any, *, idempotency_key: str | None = None) -> Any:
-        """Send a typed command or query (any body with a ``type`` class variable)."""
-        verb: str = message.type
-        return await self.request(verb, message, idempotency_key=idempotency_key)
+    async def send(self, message: Any, *, idempotency_key: str | None = None) -> Any:
+        """Send a request of a declared contract; the answer is the contract's view (an attrs
+        instance of ``contract.result``), or `RemoteError`. A changing request gets a fresh
+        idempotency key unless one is given (a form's, so a resubmission has one effect)."""
+        contract = CATALOGUE.of(message)
+        answer = await self.request(
+            contract.verb, message, idempotency_key=idempotency_key, mutating=contract.changes
+        )
+        return wire.structure(answer, contract.result)
 
     async def request(
         self,
@@ -121,6 +97,7 @@ class DossierClient:
         idempotency_key: str | None = None,
         mutating: bool = True,
     ) -> Any:
+        """Send ``body`` (a request, or its JSON bytes) to ``verb``; the answer as decoded JSON."""
         subject = f"dossier.{service_for(verb)}.{verb}"
         payload = wire.dumps(body) if not isinstance(body, bytes) else body
         key = idempotency_key or (uuid.uuid4().hex if mutating else None)

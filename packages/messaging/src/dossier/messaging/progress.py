@@ -34,12 +34,13 @@ import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import orjson
 from nats.aio.client import Client
 
 from dossier.core.errors import Problem, ValidationError
+from dossier.core.progress import Reported
 
 log = logging.getLogger("dossier.messaging.progress")
 
@@ -148,19 +149,6 @@ def _log_failure(future: concurrent.futures.Future[None]) -> None:
     error = future.exception()
     if error is not None:
         log.debug("progress event not sent: %s", type(error).__name__)
-
-
-class Reported(Protocol):
-    """What a job's progress callback hears (retention's `Progress`, intake's `ImportProgress`)."""
-
-    @property
-    def stage(self) -> str: ...
-
-    @property
-    def done(self) -> int: ...
-
-    @property
-    def total(self) -> int | None: ...
 
 
 T = TypeVar("T")

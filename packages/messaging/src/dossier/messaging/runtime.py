@@ -33,6 +33,7 @@ from dossier.messaging.service import ServiceRunner, ServiceSpec
 from dossier.messaging.tokens import TokenVerifier, public_key_from
 from dossier.storage.db import Database
 from dossier.storage.documents import DocumentStore
+from dossier.storage.errors import translate
 from dossier.storage.objects import LocalObjectStore, ObjectStore, S3ObjectStore
 
 log = logging.getLogger("dossier.runtime")
@@ -190,7 +191,7 @@ async def serve(
     nc = await connect(config.nats, f"dossier-{spec.name}")
     js = nc.jetstream()
     await ensure_streams(js)
-    runner = ServiceRunner(nc, spec, verifier(config), metrics=metrics)
+    runner = ServiceRunner(nc, spec, verifier(config), metrics=metrics, translate=translate)
     await runner.start()
     outbox = DatabaseOutbox(db)
     relay = OutboxRelay(js, outbox)

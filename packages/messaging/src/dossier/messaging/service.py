@@ -1,13 +1,17 @@
-"""Service scaffolding on nats.micro: one place that turns NATS requests into handler calls.
+"""Service scaffolding on nats.micro: one place that turns NATS requests into use-case calls.
 
-Each service declares `Endpoint`s (verb, body type, handler). The runner
-registers them as a nats.micro service (visible to ``$SRV.PING/INFO/STATS``)
-under ``dossier.<service>.<verb>`` with a queue group, so any number of
-instances share the load. For every request it: refuses oversize payloads,
-verifies the actor token, checks the idempotency key, structures the body
-strictly, runs the (synchronous, database-bound) handler in a worker thread,
-and answers with the result or a structured error. `stop()` stops taking
-requests, lets in-flight ones finish, then drains the connection.
+A service is a declaration: for each `Contract` of the service in
+`dossier.core.contracts.CATALOGUE`, the use case that answers it
+(`ServiceSpec.declare`). The runner registers them as a nats.micro service
+(visible to ``$SRV.PING/INFO/STATS``; each endpoint's metadata carries its
+policy operation and its request and response JSON Schemas) under
+``dossier.<service>.<verb>`` with a queue group, so any number of instances
+share the load. For every request it: refuses oversize payloads, verifies
+the actor token, checks the idempotency key, structures the body strictly,
+runs the (synchronous, database-bound) use case in a worker thread with a
+`Caller`, publishes a long job's progress, and answers with the result or a
+structured error. `stop()` stops taking requests, lets in-flight ones
+finish, then drains the connection.
 """
 
 from __future__ import annotations
@@ -20,20 +24,25 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import attrs
+import orjson
 from attrs import field, frozen
 from nats.aio.client import Client
 from nats.micro import add_service
 from nats.micro.request import Request
+from nats.micro.service import Endpoint as MicroEndpoint
 from nats.micro.service import Service
-from sqlalchemy.exc import DBAPIError
 
 from dossier.core import wire
+from dossier.core.caller import Caller
+from dossier.core.contracts import CATALOGUE, Contract
+from dossier.core.contracts.schema import request_schema, response_schema
 from dossier.core.enums import Locale
 from dossier.core.errors import DossierError
-from dossier.core.policy import Actor
 from dossier.messaging import headers
 from dossier.messaging.logs import bind, request_context
 from dossier.messaging.metrics import ServiceMetrics
+from dossier.messaging.progress import ProgressPublisher, job_id_of, run_tracked
 from dossier.messaging.replies import (
     WireError,
     error_body,
@@ -41,36 +50,55 @@ from dossier.messaging.replies import (
     status_of,
 )
 from dossier.messaging.tokens import TokenVerifier
-from dossier.storage.errors import StorageError
 
 log = logging.getLogger("dossier.messaging")
 
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
-DEFAULT_MAX_BYTES = 64 * 1024
 
-
-@frozen(kw_only=True)
-class RequestContext:
-    """What a handler knows about the request besides its body."""
-
-    actor: Actor
-    request_id: str
-    idempotency_key: str | None
-    locale: Locale | None = None
-
-
-Handler = Callable[[RequestContext, Any], Any]
+Handler = Callable[[Caller, Any], Any]
+"""A use case: the caller and the structured request body in, the contract's view out."""
 
 
 @frozen(kw_only=True)
 class Endpoint:
-    """``verb`` like ``registration.submit``; ``body`` the attrs class the JSON structures to."""
+    """One contract and the use case that answers it."""
 
-    verb: str
-    body: type
+    contract: Contract
     handler: Handler
-    mutating: bool = True
-    max_bytes: int = DEFAULT_MAX_BYTES
+
+    @property
+    def verb(self) -> str:
+        return self.contract.verb
+
+    @property
+    def body(self) -> type:
+        return self.contract.request
+
+    @property
+    def mutating(self) -> bool:
+        return self.contract.changes
+
+    @property
+    def max_bytes(self) -> int:
+        return self.contract.max_bytes
+
+    def metadata(self) -> dict[str, str]:
+        """What ``$SRV.INFO`` says of the endpoint: enough to call it from any language."""
+        contract = self.contract
+        return {
+            "verb": contract.verb,
+            "operation": contract.operation.value,
+            "changes": "true" if contract.changes else "false",
+            "max_bytes": str(contract.max_bytes),
+            "progress": "true" if contract.progress else "false",
+            "summary": contract.summary,
+            "request_schema": orjson.dumps(request_schema(contract)).decode(),
+            "response_schema": orjson.dumps(response_schema(contract)).decode(),
+        }
+
+
+class HandlersMismatch(ValueError):
+    """A service declared handlers for other contracts than its own (a startup error)."""
 
 
 @frozen(kw_only=True)
@@ -86,6 +114,43 @@ class ServiceSpec:
     def subject_prefix(self) -> str:
         return f"dossier.{self.name}"
 
+    @classmethod
+    def declare(
+        cls,
+        name: str,
+        *,
+        version: str,
+        description: str,
+        handlers: Mapping[type, Handler],
+        default_locale: Locale = Locale.ZH_CN,
+    ) -> ServiceSpec:
+        """The service ``name`` answering each of its contracts with ``handlers[request type]``.
+
+        Every contract of the service must have a handler and every handler a contract of
+        the service, so a declared endpoint can neither be forgotten nor answered twice.
+        """
+        contracts = CATALOGUE.service(name)
+        declared = {c.request for c in contracts}
+        missing = sorted(c.verb for c in contracts if c.request not in handlers)
+        foreign = sorted(t.__name__ for t in handlers if t not in declared)
+        if missing or foreign:
+            raise HandlersMismatch(f"{name}: no handler for {missing}; not its own: {foreign}")
+        return cls(
+            name=name,
+            version=version,
+            description=description,
+            endpoints=[Endpoint(contract=c, handler=handlers[c.request]) for c in contracts],
+            default_locale=default_locale,
+        )
+
+
+Translate = Callable[[BaseException], DossierError | None]
+"""Maps a failure of a lower layer (a lost database) to the error its callers should see."""
+
+
+def _untranslated(_: BaseException) -> DossierError | None:
+    return None
+
 
 class ServiceRunner:
     def __init__(
@@ -95,13 +160,19 @@ class ServiceRunner:
         verifier: TokenVerifier,
         max_in_flight: int = 128,
         metrics: ServiceMetrics | None = None,
+        *,
+        progress: ProgressPublisher | None = None,
+        translate: Translate = _untranslated,
     ) -> None:
         self.nc = nc
         self._slots = asyncio.Semaphore(max_in_flight)
         self.spec = spec
         self.verifier = verifier
         self.metrics = metrics or ServiceMetrics(spec.name)
+        self.progress = progress or ProgressPublisher(spec.name)
+        self.translate = translate
         self._service: Service | None = None
+        self._micro: dict[str, MicroEndpoint] = {}
         self._in_flight: set[asyncio.Task[None]] = set()
 
     @property
@@ -109,23 +180,28 @@ class ServiceRunner:
         return self._service is not None and not self._service.stopped.is_set()
 
     async def start(self) -> None:
-        verbs = {endpoint.verb.replace(".", "-"): endpoint.verb for endpoint in self.spec.endpoints}
+        verbs = {endpoint.contract.name: endpoint.verb for endpoint in self.spec.endpoints}
+        self.progress.bind(self.nc)
         self._service = await add_service(
             self.nc,
             name=f"dossier-{self.spec.name}",
             version=self.spec.version,
             description=self.spec.description,
-            metadata=dict(self.spec.metadata),
+            metadata={"version": self.spec.version, **self.spec.metadata},
             queue_group=f"dossier-{self.spec.name}",
             stats_handler=lambda stats: self.metrics.endpoint_stats(verbs.get(stats.name, "")),
         )
         group = self._service.add_group(name=self.spec.subject_prefix)
         for endpoint in self.spec.endpoints:
             await group.add_endpoint(
-                name=endpoint.verb.replace(".", "-"),
+                name=endpoint.contract.name,
                 subject=endpoint.verb,
                 handler=self._handler_for(endpoint),
+                metadata=endpoint.metadata(),
             )
+            # nats.micro keeps its endpoints in order; ours answer in their own tasks, so
+            # its own error tally never sees a failure: `_count_error` keeps it true.
+            self._micro[endpoint.verb] = self._service._endpoints[-1]
 
     async def stop(self) -> None:
         """Stop taking requests, let the ones in flight answer, then drain the connection."""
@@ -159,23 +235,20 @@ class ServiceRunner:
         self.metrics.in_flight.labels(self.spec.name).inc()
         with request_context(service=self.spec.name, verb=endpoint.verb, request_id=request_id):
             try:
-                context, body = self._prepare(endpoint, request, request_id, locale)
-                result = await asyncio.to_thread(endpoint.handler, context, body)
+                caller, body = self._prepare(endpoint, request, request_id, locale)
+                result = await asyncio.to_thread(self._run, endpoint, caller, body)
                 await request.respond(wire.dumps(result), headers={headers.REQUEST_ID: request_id})
                 outcome = "ok"
             except DossierError as error:
-                await self._respond_error(request, error, locale, request_id)
-                outcome = error.code
-            except DBAPIError:
-                # The database failed (connection lost, server down) after the unit of work's
-                # own retries; it rolled back, so a retry with the same key is safe.
-                log.warning("database failed", exc_info=True)
-                await self._respond_error(request, StorageError(), locale, request_id)
-                outcome = StorageError.code
-            except Exception:
-                log.exception("internal error")
-                await self._respond_error(request, internal_error(request_id), locale, request_id)
-                outcome = "internal_error"
+                outcome = await self._fail(endpoint, request, error, locale, request_id)
+            except Exception as failure:
+                known = self.translate(failure)
+                if known is None:
+                    log.exception("internal error")
+                    known = internal_error(request_id)
+                else:
+                    log.warning("%s", known.code, exc_info=True)
+                outcome = await self._fail(endpoint, request, known, locale, request_id)
             finally:
                 self.metrics.in_flight.labels(self.spec.name).dec()
             elapsed = time.perf_counter() - started
@@ -185,9 +258,20 @@ class ServiceRunner:
                 extra={"outcome": outcome, "duration_ms": round(elapsed * 1000, 3)},
             )
 
+    def _run(self, endpoint: Endpoint, caller: Caller, body: Any) -> Any:
+        """The use case, in a worker thread; a long job publishes its progress meanwhile."""
+        if not endpoint.contract.progress:
+            return endpoint.handler(caller, body)
+        return run_tracked(
+            self.progress,
+            endpoint.contract.name,
+            job_id_of(caller.request_id or "", body),
+            lambda sink: endpoint.handler(attrs.evolve(caller, progress=sink), body),
+        )
+
     def _prepare(
         self, endpoint: Endpoint, request: Request, request_id: str, locale: Locale
-    ) -> tuple[RequestContext, Any]:
+    ) -> tuple[Caller, Any]:
         if len(request.data) > endpoint.max_bytes:
             raise WireError("payload_too_large", {"max": endpoint.max_bytes})
         given = request.headers or {}
@@ -206,20 +290,30 @@ class ServiceRunner:
         number = getattr(body, "student_number", None)
         if isinstance(number, str):
             bind(student_number=number)
-        context = RequestContext(
-            actor=actor, request_id=request_id, idempotency_key=key, locale=locale
-        )
-        return context, body
+        caller = Caller(actor, key, request_id=request_id, locale=locale)
+        return caller, body
 
-    async def _respond_error(
-        self, request: Request, error: DossierError, locale: Locale, request_id: str
-    ) -> None:
+    async def _fail(
+        self,
+        endpoint: Endpoint,
+        request: Request,
+        error: DossierError,
+        locale: Locale,
+        request_id: str,
+    ) -> str:
+        """Answer with the structured error; count it where standard NATS tools look."""
+        status = str(status_of(error.code))
         await request.respond_error(
-            code=str(status_of(error.code)),
+            code=status,
             description=error.code,
             data=wire.dumps(error_body(error, locale, request_id)),
             headers={headers.REQUEST_ID: request_id},
         )
+        micro = self._micro.get(endpoint.verb)
+        if micro is not None:
+            micro._num_errors += 1
+            micro._last_error = f"{status} {error.code}"  # type: ignore[assignment]
+        return error.code
 
 
 def _locale(value: str | None) -> Locale | None:

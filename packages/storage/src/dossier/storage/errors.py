@@ -6,6 +6,8 @@ value: they name keys, tables and row ids, never what a row holds.
 
 from __future__ import annotations
 
+from sqlalchemy.exc import DBAPIError
+
 from dossier.core.errors import DossierError
 
 
@@ -37,3 +39,10 @@ class IntegrityFailure(StorageError):
     def __init__(self, where: str) -> None:
         self.where = where
         super().__init__({"where": where})
+
+
+def translate(error: BaseException) -> DossierError | None:
+    """What a service answers for a database failure that outlived the unit of work's own
+    retries (connection lost, server down): ``storage_error``. The transaction rolled back,
+    so a retry with the same idempotency key is safe. Anything else: None (not ours)."""
+    return StorageError() if isinstance(error, DBAPIError) else None

@@ -14,11 +14,10 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from attrs import frozen
-
 from dossier.core import wire
 from dossier.core.attachments import Attachment, decode_attachment
 from dossier.core.branch import Branch
+from dossier.core.caller import Caller
 from dossier.core.errors import AccessDenied, DossierError, NotFound, Problem, ValidationError
 from dossier.core.hookspecs import FieldKind
 from dossier.core.lifecycle import Context
@@ -31,14 +30,6 @@ from dossier.storage.idempotency import Once, transact
 from dossier.storage.uow import UnitOfWork
 
 T = TypeVar("T")
-
-
-@frozen
-class Caller:
-    """Who calls, and the idempotency key of a changing request (None: not retry-safe)."""
-
-    actor: Actor
-    idempotency_key: str | None = None
 
 
 def utc_now() -> datetime:

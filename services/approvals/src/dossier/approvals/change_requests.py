@@ -21,10 +21,11 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from dossier.approvals.base import Base, Caller, decoded, hide_unless, page_limit
+from dossier.approvals.base import Base, decoded, hide_unless, page_limit
 from dossier.approvals.notices import code_hash, notify
 from dossier.approvals.views import change_receipt, change_summary, change_view
 from dossier.core.attachments import reference
+from dossier.core.caller import Caller
 from dossier.core.changes import apply_changes, current_value, describe_changes, parse_value
 from dossier.core.changes import render_value as rendered
 from dossier.core.commands import AnswerChange, RebaseChange, ReviewChange, SubmitChange

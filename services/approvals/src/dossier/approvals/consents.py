@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import uuid
 
-from dossier.approvals.base import Base, Caller
+from dossier.approvals.base import Base
 from dossier.approvals.views import consent_view, disclosure_view
+from dossier.core.caller import Caller
 from dossier.core.changes import CHANGEABLE
 from dossier.core.commands import RecordConsent, RecordDisclosure, WithdrawConsent
 from dossier.core.consent import grant_consent, record_disclosure, withdraw_consent

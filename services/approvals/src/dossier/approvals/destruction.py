@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import uuid
 
-from dossier.approvals.base import Base, Caller, hide_unless
+from dossier.approvals.base import Base, hide_unless
 from dossier.approvals.views import destruction_view, hold_view
+from dossier.core.caller import Caller
 from dossier.core.commands import LiftLegalHold, ReviewDestruction, SetLegalHold, SubmitDestruction
 from dossier.core.contracts.approvals import (
     DestructionPage,

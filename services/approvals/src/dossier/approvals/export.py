@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable
 
-from dossier.approvals.base import Base, Caller
+from dossier.approvals.base import Base
 from dossier.approvals.views import (
     change_view,
     consent_view,
@@ -19,6 +19,7 @@ from dossier.approvals.views import (
     disclosure_view,
     status_line,
 )
+from dossier.core.caller import Caller
 from dossier.core.contracts.approvals import DossierExport, ExportDossier, ExportedDocument
 from dossier.core.policy import Operation
 from dossier.core.records import DocumentRef, StudentDossier

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import uuid
 
-from dossier.approvals.base import Base, Caller, hide_unless, page_limit
+from dossier.approvals.base import Base, hide_unless, page_limit
 from dossier.approvals.views import feedback_view
+from dossier.core.caller import Caller
 from dossier.core.commands import RespondFeedback, SubmitFeedback
 from dossier.core.contracts.approvals import (
     CountFeedback,

@@ -22,7 +22,8 @@ import hmac
 import uuid
 from datetime import datetime
 
-from dossier.approvals.base import Base, Caller, page_limit
+from dossier.approvals.base import Base, page_limit
+from dossier.core.caller import Caller
 from dossier.core.contracts.approvals import ListNotifications, NotificationPage, NotificationView
 from dossier.core.hookspecs import Notice
 from dossier.core.plugins import BranchRules

@@ -6,8 +6,9 @@ Destruction is not a classification: it has its own request and approval.
 
 from __future__ import annotations
 
-from dossier.approvals.base import Base, Caller
+from dossier.approvals.base import Base
 from dossier.approvals.views import status_view
+from dossier.core.caller import Caller
 from dossier.core.commands import ChangeStudentStatus
 from dossier.core.contracts.approvals import StatusHistory, StatusView
 from dossier.core.lifecycles import change_status

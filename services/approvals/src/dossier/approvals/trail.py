@@ -8,7 +8,8 @@ service (a keyed hash of a phone number is still about the phone number).
 
 from __future__ import annotations
 
-from dossier.approvals.base import Base, Caller, page_limit
+from dossier.approvals.base import Base, page_limit
+from dossier.core.caller import Caller
 from dossier.core.contracts.approvals import AuditLine, AuditTrail, AuditTrailView
 from dossier.core.policy import Operation
 from dossier.storage.uow import UnitOfWork

@@ -153,10 +153,10 @@ async def export_page(request: Request) -> Response:
 
 
 async def export(request: Request) -> Response:
-    """The student's data as a JSON file (``export.dossier``; the service logs each export)."""
+    """The student's data as a JSON file (``dossier.export``; the service logs each export)."""
     student = student_of(request)
     await checked_form(request)
-    data = await ask(request, student.actor, "export.dossier", {"student_number": student.number})
+    data = await ask(request, student.actor, "dossier.export", {"student_number": student.number})
     day = datetime.now(UTC).strftime("%Y%m%d")
     return download(
         orjson.dumps(data, option=orjson.OPT_INDENT_2),

@@ -45,6 +45,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 from attrs import frozen
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
@@ -53,7 +54,9 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from dossier.core.branch import Branch
+from dossier.core.caller import Caller
 from dossier.core.commands import SubmitRegistration
+from dossier.core.contracts import CATALOGUE
 from dossier.core.enums import RegistrationStatus
 from dossier.core.errors import Problem, ValidationError
 from dossier.core.plugins import PluginHost
@@ -75,7 +78,7 @@ from dossier.messaging import tokens
 from dossier.messaging.config import Config, load_config
 from dossier.messaging.replies import WireError
 from dossier.messaging.runtime import connect
-from dossier.messaging.service import Endpoint, RequestContext, ServiceRunner, ServiceSpec
+from dossier.messaging.service import Endpoint, ServiceRunner, ServiceSpec
 from dossier.storage.idempotency import KEEP_FOR, IdempotencyKeyReused
 
 log = logging.getLogger("dossier.edge")
@@ -239,11 +242,11 @@ class EdgeIntake:
         self.stream = edge_stream(desk.branch.code)
         self.subject = edge_subject(desk.branch.code)
 
-    def submit(self, ctx: RequestContext, command: SubmitRegistration) -> EdgeReceipt:
+    def submit(self, caller: Caller, command: SubmitRegistration) -> EdgeReceipt:
         """The endpoint's handler; runs in a worker thread like every service handler."""
-        if ctx.idempotency_key is None:
+        if caller.idempotency_key is None:
             raise WireError("idempotency_key_invalid")
-        accepted = self.desk.accept(ctx.actor, ctx.idempotency_key, command)
+        accepted = self.desk.accept(caller.actor, caller.idempotency_key, command)
         return asyncio.run_coroutine_threadsafe(self.store(accepted), self.loop).result()
 
     async def store(self, accepted: Accepted) -> EdgeReceipt:
@@ -279,11 +282,13 @@ def edge_spec(edge: EdgeIntake) -> ServiceSpec:
         metadata={"edge": edge.desk.domain, "branch": edge.desk.branch.code},
         endpoints=[
             Endpoint(
-                verb=SubmitRegistration.type,
-                body=SubmitRegistration,
+                # headquarters' contract, answered at the branch with the edge's own receipt
+                contract=attrs.evolve(
+                    CATALOGUE.of(SubmitRegistration),
+                    result=EdgeReceipt,
+                    max_bytes=EDGE_SUBMIT_MAX_BYTES,
+                ),
                 handler=edge.submit,
-                mutating=True,
-                max_bytes=EDGE_SUBMIT_MAX_BYTES,
             )
         ],
     )

@@ -54,6 +54,7 @@ from nats.js.api import (
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
+from dossier.core.caller import Caller
 from dossier.core.contracts.intake import RegistrationReceipt
 from dossier.core.errors import Conflict, DossierError, Problem, ValidationError
 from dossier.intake import sealing
@@ -63,7 +64,7 @@ from dossier.intake.envelope import (
     edge_stream,
     open_envelope,
 )
-from dossier.intake.handlers import Caller, Intake
+from dossier.intake.handlers import Intake
 from dossier.messaging import tokens
 from dossier.messaging.config import Config, load_config
 from dossier.messaging.events import DurableConsumer, Transient, ensure_streams

@@ -19,11 +19,11 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import attrs
-from attrs import frozen
 
 from dossier.core import wire
 from dossier.core.attachments import Attachment, decode_attachment, reference
 from dossier.core.branch import Branch
+from dossier.core.caller import Caller
 from dossier.core.commands import (
     EndCourse,
     EnrolCourse,
@@ -111,14 +111,6 @@ class ProbableDuplicates(DossierError):
 
     def __init__(self, count: int) -> None:
         super().__init__({"count": count})
-
-
-@frozen
-class Caller:
-    """Who calls, and the idempotency key of a changing request (None: not retry-safe)."""
-
-    actor: Actor
-    idempotency_key: str | None = None
 
 
 def utc_now() -> datetime:

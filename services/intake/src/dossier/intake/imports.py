@@ -82,6 +82,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from dossier.core.branch import Branch
+from dossier.core.caller import Caller
 from dossier.core.commands import import_job_id
 from dossier.core.contracts.intake import (
     GetImportStatus,
@@ -120,7 +121,7 @@ from dossier.core.records import (
     Registration,
     StudentDossier,
 )
-from dossier.intake.handlers import Caller, Intake, utc_now
+from dossier.intake.handlers import Intake, utc_now
 from dossier.storage.audit import AuditSpec
 from dossier.storage.blind_index import IndexKind
 from dossier.storage.bulk import BulkAdmitter
@@ -993,19 +994,13 @@ class Importer:
 
     # -- over NATS (content inline, base64) ----------------------------------------------
 
-    def start(
-        self,
-        caller: Caller,
-        command: StartImport,
-        *,
-        locale: Locale | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> ImportReport:
-        """``import.start``: the whole file in the request; returns the job's report.
+    def start(self, caller: Caller, command: StartImport) -> ImportReport:
+        """``import.start``: the whole file in the request; returns the job's report, its
+        messages in the caller's locale.
 
         With an idempotency key the job id is derived from actor and key, so
-        a retried request continues (or reports) the same job. ``progress``
-        hears each chunk (the service publishes it on NATS, see
+        a retried request continues (or reports) the same job. The caller's
+        ``progress`` hears each chunk (the service publishes it on NATS, see
         `dossier.messaging.progress`).
         """
         data = io.BytesIO(_decoded(command.content))
@@ -1020,29 +1015,21 @@ class Importer:
             source_system=command.source_system,
             strict=command.strict,
         )
+        progress = caller.progress
         job = self._start(caller, data, request, job_id, progress, from_key=job_id is not None)
-        return self._report(job, locale)
+        return self._report(job, caller.locale)
 
-    def status(
-        self, caller: Caller, query: GetImportStatus, *, locale: Locale | None = None
-    ) -> ImportReport:
+    def status(self, caller: Caller, query: GetImportStatus) -> ImportReport:
         """``import.status``: the job's progress and report as last committed."""
         with self.db.engine.connect() as conn:
             job = self._visible_job(conn, caller.actor, query.job_id)
-        return self._report(job, locale)
+        return self._report(job, caller.locale)
 
-    def resume(
-        self,
-        caller: Caller,
-        command: ResumeImport,
-        *,
-        locale: Locale | None = None,
-        progress: ProgressCallback | None = None,
-    ) -> ImportReport:
+    def resume(self, caller: Caller, command: ResumeImport) -> ImportReport:
         """``import.resume``: continue after the last committed chunk (same file again)."""
         data = io.BytesIO(_decoded(command.content))
-        job = self._resume(caller, command.job_id, data, progress)
-        return self._report(job, locale)
+        job = self._resume(caller, command.job_id, data, caller.progress)
+        return self._report(job, caller.locale)
 
     # -- in process (files of any size) -------------------------------------------------
 

@@ -48,6 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeEngine
 
 from dossier.core.errors import DossierError
+from dossier.core.progress import Progress, ProgressSink, quiet
 from dossier.retention import ledger
 from dossier.retention.archive import (
     ArchiveWriter,
@@ -61,7 +62,6 @@ from dossier.retention.archive import (
     read_lines,
     record_kind,
 )
-from dossier.retention.progress import Progress, ProgressSink, quiet
 from dossier.storage.db import Database
 from dossier.storage.numbers import sequence_name
 from dossier.storage.objects import ObjectNotFound, ObjectStore

@@ -13,10 +13,9 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from attrs import frozen
-
 from dossier.core import wire
 from dossier.core.branch import Branch
+from dossier.core.caller import Caller
 from dossier.core.errors import AccessDenied, Problem, ValidationError
 from dossier.core.hookspecs import FieldKind
 from dossier.core.plugins import BranchRules, PluginHost
@@ -26,14 +25,6 @@ from dossier.storage.idempotency import Once, transact
 from dossier.storage.uow import UnitOfWork
 
 T = TypeVar("T")
-
-
-@frozen
-class Caller:
-    """Who calls, and the idempotency key of a changing request (None: not retry-safe)."""
-
-    actor: Actor
-    idempotency_key: str | None = None
 
 
 def utc_now() -> datetime:

@@ -37,6 +37,7 @@ from sqlalchemy.exc import DBAPIError
 
 from dossier.core import wire
 from dossier.core.branch import Branch
+from dossier.core.caller import Caller
 from dossier.core.contracts.retention import (
     Certificate,
     CertificatePage,
@@ -55,7 +56,7 @@ from dossier.core.policy import Actor, Operation, Role, Subject
 from dossier.messaging.events import Poison, Transient
 from dossier.retention import inventory, ledger
 from dossier.retention.certificates import KIND, METHOD, CertificateStore, kept_records
-from dossier.retention.common import Base, Caller, hide_unless, utc_now
+from dossier.retention.common import Base, hide_unless, utc_now
 from dossier.storage.audit import AuditSpec
 from dossier.storage.db import Database
 from dossier.storage.documents import DocumentStore

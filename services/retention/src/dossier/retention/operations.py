@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dossier.core.caller import Caller
 from dossier.core.contracts.retention import (
     AuditCheck,
     BackupCheck,
@@ -16,8 +17,6 @@ from dossier.core.contracts.retention import (
 from dossier.core.policy import Operation, require
 from dossier.retention.archive import Manifest
 from dossier.retention.backups import Backups
-from dossier.retention.common import Caller
-from dossier.retention.progress import ProgressSink, quiet
 from dossier.storage.db import Database
 
 
@@ -40,21 +39,18 @@ class Operations:
         self.db = db
         self.backups = backups
 
-    def create_backup(
-        self, caller: Caller, command: CreateBackup, progress: ProgressSink = quiet
-    ) -> BackupSummary:
+    def create_backup(self, caller: Caller, command: CreateBackup) -> BackupSummary:
         require(caller.actor, Operation.BACKUP_MANAGE, None)
-        return summary(self.backups.create(incremental=command.incremental, progress=progress))
+        created = self.backups.create(incremental=command.incremental, progress=caller.progress)
+        return summary(created)
 
     def list_backups(self, caller: Caller, _: ListBackups) -> BackupList:
         require(caller.actor, Operation.BACKUP_MANAGE, None)
         return BackupList(items=tuple(summary(m) for m in self.backups.catalogue()))
 
-    def verify_backup(
-        self, caller: Caller, query: VerifyBackup, progress: ProgressSink = quiet
-    ) -> BackupCheck:
+    def verify_backup(self, caller: Caller, query: VerifyBackup) -> BackupCheck:
         require(caller.actor, Operation.BACKUP_MANAGE, None)
-        result = self.backups.verify(query.backup_id, progress=progress)
+        result = self.backups.verify(query.backup_id, progress=caller.progress)
         return BackupCheck(
             backup_id=result.backup_id,
             ok=result.ok,

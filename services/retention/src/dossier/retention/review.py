@@ -36,6 +36,7 @@ from typing import Any, Protocol
 import attrs
 
 from dossier.core.branch import Branch
+from dossier.core.caller import Caller
 from dossier.core.contracts.retention import (
     Export,
     ExportReview,
@@ -59,10 +60,10 @@ from dossier.core.events import ReviewFindingMoved, ReviewRunMoved
 from dossier.core.lifecycle import Context
 from dossier.core.plugins import PluginHost
 from dossier.core.policy import Actor, Operation, authorize
+from dossier.core.progress import Progress
 from dossier.core.records import ReviewFinding, StudentDossier
 from dossier.retention import report
-from dossier.retention.common import Base, Caller, hide_unless, utc_now
-from dossier.retention.progress import Progress, ProgressSink, quiet
+from dossier.retention.common import Base, hide_unless, utc_now
 from dossier.retention.review_store import (
     FINDING,
     FINDING_KIND,
@@ -185,11 +186,10 @@ class Reviews(Base):
 
     # -- running ---------------------------------------------------------------------------
 
-    def start_run(
-        self, caller: Caller, command: StartReview, progress: ProgressSink = quiet
-    ) -> RunView:
-        """Open (or find) the branch's run of the quarter and review every dossier of it;
-        ``progress`` hears the dossiers reviewed after each page (stage ``dossiers``)."""
+    def start_run(self, caller: Caller, command: StartReview) -> RunView:
+        """Open (or find) the branch's run of the quarter and review every dossier of it; the
+        caller's ``progress`` hears the dossiers reviewed after each page (stage ``dossiers``)."""
+        progress = caller.progress
         branch = self._branch(command.branch)
         self._require(caller.actor, Operation.REVIEW_RUN, branch.code)
         quarter = self._quarter(command.quarter, branch)

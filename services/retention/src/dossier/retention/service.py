@@ -16,26 +16,22 @@ import argparse
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from dossier.core.caller import Caller
 from dossier.core.contracts import retention as api
-from dossier.core.contracts.retention import CreateBackup, ListBackups, VerifyAudit, VerifyBackup
 from dossier.core.enums import Locale
 from dossier.core.policy import Actor, Role
 from dossier.messaging.config import Config, load_config
 from dossier.messaging.events import DurableConsumer
-from dossier.messaging.progress import ProgressPublisher, job_id_of, run_tracked
 from dossier.messaging.runtime import object_store, serve
-from dossier.messaging.service import Endpoint, RequestContext, ServiceSpec
+from dossier.messaging.service import ServiceSpec
 from dossier.retention.archive import BackupKey
 from dossier.retention.backups import Backups
-from dossier.retention.common import Caller
 from dossier.retention.destruction import Destruction
 from dossier.retention.operations import Operations
-from dossier.retention.progress import ProgressSink
 from dossier.retention.review import Reviews
 from dossier.storage.db import Database
 
@@ -46,78 +42,33 @@ SCHEDULER = Actor(id="dossier-retention-scheduler", roles={Role.REVIEWER}, branc
 DESTRUCTION_EVENTS = "dossier.events.*.destruction.moved"
 
 
-def _call(method: Callable[[Caller, Any], Any]) -> Callable[[RequestContext, Any], Any]:
-    def handle(ctx: RequestContext, body: Any) -> Any:
-        return method(Caller(ctx.actor, ctx.idempotency_key), body)
-
-    return handle
-
-
-def _endpoint(body: type, method: Callable[[Caller, Any], Any], *, mutating: bool) -> Endpoint:
-    verb: str = getattr(body, "type")  # noqa: B009 - a ClassVar every body declares
-    return Endpoint(verb=verb, body=body, handler=_call(method), mutating=mutating)
-
-
-def _long_endpoint(
-    body: type,
-    method: Callable[[Caller, Any, ProgressSink], Any],
-    publisher: ProgressPublisher,
-) -> Endpoint:
-    """An endpoint whose job reports progress on ``dossier.progress.retention.<kind>.<job id>``
-    (``kind``: the verb with ``-`` for ``.``) while it runs, and a final event when it ends."""
-    verb: str = getattr(body, "type")  # noqa: B009 - a ClassVar every body declares
-    kind = verb.replace(".", "-")
-
-    def handle(ctx: RequestContext, command: Any) -> Any:
-        caller = Caller(ctx.actor, ctx.idempotency_key)
-        return run_tracked(
-            publisher,
-            kind,
-            job_id_of(ctx.request_id, command),
-            lambda sink: method(caller, command, sink),
-        )
-
-    return Endpoint(verb=verb, body=body, handler=handle, mutating=True)
-
-
 def spec(
-    reviews: Reviews,
-    destruction: Destruction,
-    operations: Operations,
-    locale: Locale,
-    progress: ProgressPublisher | None = None,
+    reviews: Reviews, destruction: Destruction, operations: Operations, locale: Locale
 ) -> ServiceSpec:
-    """The endpoints; backups and review runs publish their progress through ``progress``
-    (once it is bound to a connection)."""
-    progress = progress or ProgressPublisher("retention")
-    return ServiceSpec(
-        name="retention",
+    """Each of retention's contracts (`dossier.core.contracts.retention`) and its use case."""
+    return ServiceSpec.declare(
+        "retention",
         version=VERSION,
         description="quarterly review, destruction with certificates, backups, audit verification",
         default_locale=locale,
-        endpoints=[
-            _long_endpoint(api.StartReview, reviews.start_run, progress),
-            _endpoint(api.GetReviewRun, reviews.get_run, mutating=False),
-            _endpoint(api.ListReviewRuns, reviews.list_runs, mutating=False),
-            _endpoint(api.ListFindings, reviews.list_findings, mutating=False),
-            _endpoint(api.ResolveFinding, reviews.resolve, mutating=True),
-            _endpoint(api.WaiveFinding, reviews.waive, mutating=True),
-            _endpoint(api.SignOffReview, reviews.sign_off, mutating=True),
-            _endpoint(api.ExportReview, reviews.export_csv, mutating=False),
-            _endpoint(api.ReviewReport, reviews.report_html, mutating=False),
-            _endpoint(api.ExecuteDestruction, destruction.execute_command, mutating=True),
-            _endpoint(api.GetCertificate, destruction.get_certificate, mutating=False),
-            _endpoint(api.ListCertificates, destruction.list_certificates, mutating=False),
-            _long_endpoint(CreateBackup, operations.create_backup, progress),
-            _endpoint(ListBackups, operations.list_backups, mutating=False),
-            Endpoint(
-                verb=VerifyBackup.type,
-                body=VerifyBackup,
-                handler=_long_endpoint(VerifyBackup, operations.verify_backup, progress).handler,
-                mutating=False,
-            ),
-            _endpoint(VerifyAudit, operations.verify_audit, mutating=False),
-        ],
+        handlers={
+            api.StartReview: reviews.start_run,
+            api.GetReviewRun: reviews.get_run,
+            api.ListReviewRuns: reviews.list_runs,
+            api.ListFindings: reviews.list_findings,
+            api.ResolveFinding: reviews.resolve,
+            api.WaiveFinding: reviews.waive,
+            api.SignOffReview: reviews.sign_off,
+            api.ExportReview: reviews.export_csv,
+            api.ReviewReport: reviews.report_html,
+            api.ExecuteDestruction: destruction.execute_command,
+            api.GetCertificate: destruction.get_certificate,
+            api.ListCertificates: destruction.list_certificates,
+            api.CreateBackup: operations.create_backup,
+            api.ListBackups: operations.list_backups,
+            api.VerifyBackup: operations.verify_backup,
+            api.VerifyAudit: operations.verify_audit,
+        },
     )
 
 
@@ -165,10 +116,8 @@ def main(argv: list[str] | None = None) -> None:
     config = load_config(args.config)
     db = Database.open(config.storage, upgrade=False)
     reviews, destruction, operations = build(config, db)
-    progress = ProgressPublisher("retention")
 
     async def extra(nc: Any, js: Any) -> list[asyncio.Task[None]]:
-        progress.bind(nc)
         consumer = DurableConsumer(
             nc, js, "retention-destruction", destruction.on_event, filter_subject=DESTRUCTION_EVENTS
         )
@@ -178,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
         ]
 
     try:
-        service = spec(reviews, destruction, operations, Locale.ZH_CN, progress)
+        service = spec(reviews, destruction, operations, Locale.ZH_CN)
         asyncio.run(serve(config, service, db, extra))
     finally:
         db.dispose()

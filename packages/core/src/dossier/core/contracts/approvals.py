@@ -15,6 +15,23 @@ from typing import ClassVar
 
 from attrs import frozen
 
+from dossier.core.commands import (
+    AnswerChange,
+    ChangeStudentStatus,
+    LiftLegalHold,
+    RebaseChange,
+    RecordConsent,
+    RecordDisclosure,
+    RespondFeedback,
+    ReviewChange,
+    ReviewDestruction,
+    SetLegalHold,
+    SubmitChange,
+    SubmitDestruction,
+    SubmitFeedback,
+    WithdrawConsent,
+)
+from dossier.core.contracts.base import ATTACHMENT_MAX_BYTES, Contract, Declare
 from dossier.core.contracts.intake import StatusLine
 from dossier.core.enums import (
     ChangeStatus,
@@ -23,6 +40,7 @@ from dossier.core.enums import (
     DestructionStatus,
     StudentStatus,
 )
+from dossier.core.policy import Operation
 from dossier.core.records import (
     CourseEnrolment,
     DocumentRef,
@@ -106,8 +124,6 @@ class StatusHistory:
 class AuditTrail:
     """The audit entries about one student (审计记录): what was done, by whom, when, to which
     fields — never a value nor a value's hash. Guarded like the dossier itself (``dossier.read``).
-
-    Its verb starts with ``audit`` but approvals answers it (the client's ``VERB_ROUTES``).
     """
 
     type: ClassVar[str] = "audit.trail"
@@ -164,11 +180,11 @@ class ListDisclosures:
 class ExportDossier:
     """The student's own copy of their data (PIPL Art. 45, GDPR Art. 15), documents included.
 
-    Routed by its first word (``export``) to this service. Bounded by the NATS
+    Answered by approvals (which keeps consents and disclosures). Bounded by the NATS
     message size (1 MiB by default), so documents must stay small.
     """
 
-    type: ClassVar[str] = "export.dossier"
+    type: ClassVar[str] = "dossier.export"
     student_number: str
 
 
@@ -489,3 +505,47 @@ class FeedbackCounts:
     topics: tuple[TopicCount, ...]
     submitted_from: datetime | None = None
     submitted_to: datetime | None = None
+
+
+# -- the endpoints ---------------------------------------------------------------------------
+
+_O = Operation
+_ = Declare("approvals")
+
+CONTRACTS: tuple[Contract, ...] = (
+    # change requests (信息变更)
+    _(SubmitChange, _O.CHANGE_SUBMIT, ChangeReceipt, changes=True, max_bytes=ATTACHMENT_MAX_BYTES),
+    _(GetChange, _O.CHANGE_READ, ChangeView, changes=False),
+    _(ListChanges, _O.CHANGE_READ, ChangePage, changes=False),
+    _(ReviewChange, _O.CHANGE_REVIEW, ChangeReceipt, changes=True),
+    _(RebaseChange, _O.CHANGE_REVIEW, ChangeReceipt, changes=True),
+    _(AnswerChange, _O.CHANGE_ANSWER, ChangeReceipt, changes=True),
+    _(ConfirmChange, _O.CHANGE_ANSWER, ChangeReceipt, changes=True),
+    _(DisputeChange, _O.CHANGE_ANSWER, ChangeReceipt, changes=True),
+    _(ListUnconfirmed, _O.CHANGE_READ, ChangePage, changes=False),
+    _(ListNotifications, _O.CHANGE_READ, NotificationPage, changes=False),
+    # status (档案分类) and the audit trail (审计记录)
+    _(ChangeStudentStatus, _O.STATUS_CHANGE, StatusView, changes=True),
+    _(StatusHistory, _O.DOSSIER_READ, StatusView, changes=False),
+    _(AuditTrail, _O.DOSSIER_READ, AuditTrailView, changes=False),
+    # destruction requests (资料销毁) and legal holds (法律保留)
+    _(SubmitDestruction, _O.DESTRUCTION_SUBMIT, DestructionView, changes=True),
+    _(ReviewDestruction, _O.DESTRUCTION_REVIEW, DestructionView, changes=True),
+    _(GetDestruction, _O.DESTRUCTION_READ, DestructionView, changes=False),
+    _(ListDestructions, _O.DESTRUCTION_READ, DestructionPage, changes=False),
+    _(SetLegalHold, _O.HOLD_MANAGE, HoldView, changes=True),
+    _(LiftLegalHold, _O.HOLD_MANAGE, HoldView, changes=True),
+    _(ListHolds, _O.HOLD_MANAGE, HoldPage, changes=False),
+    # consents, disclosures, the student's export (未经学员同意不得泄露)
+    _(RecordConsent, _O.CONSENT_MANAGE, ConsentView, changes=True),
+    _(WithdrawConsent, _O.CONSENT_MANAGE, ConsentView, changes=True),
+    _(ListConsents, _O.CONSENT_READ, ConsentPage, changes=False),
+    _(RecordDisclosure, _O.DISCLOSURE_RECORD, DisclosureView, changes=True),
+    _(ListDisclosures, _O.CONSENT_READ, DisclosurePage, changes=False),
+    _(ExportDossier, _O.DOSSIER_EXPORT, DossierExport, changes=False),
+    # feedback (流程反馈)
+    _(SubmitFeedback, _O.FEEDBACK_SUBMIT, FeedbackReceipt, changes=True),
+    _(ListFeedback, _O.FEEDBACK_MANAGE, FeedbackPage, changes=False),
+    _(RespondFeedback, _O.FEEDBACK_MANAGE, FeedbackView, changes=True),
+    _(CountFeedback, _O.FEEDBACK_MANAGE, FeedbackCounts, changes=False),
+)

@@ -12,6 +12,15 @@ from typing import ClassVar
 
 from attrs import frozen
 
+from dossier.core.commands import (
+    EndCourse,
+    EnrolCourse,
+    RecordPayment,
+    ReviewRegistration,
+    SubmitRegistration,
+    WithdrawRegistration,
+)
+from dossier.core.contracts.base import ATTACHMENT_MAX_BYTES, Contract, Declare
 from dossier.core.enums import (
     Channel,
     DocumentKind,
@@ -20,6 +29,7 @@ from dossier.core.enums import (
     RegistrationStatus,
     StudentStatus,
 )
+from dossier.core.policy import Operation
 from dossier.core.records import DocumentRef, LearningNeeds
 from dossier.core.views import GuardianView, PersonView
 
@@ -301,3 +311,37 @@ class ImportReport:
     problems_omitted: int
     started_at: datetime
     updated_at: datetime
+
+
+# -- the endpoints ---------------------------------------------------------------------------
+
+_O = Operation
+_ = Declare("intake")
+BIG = ATTACHMENT_MAX_BYTES
+
+CONTRACTS: tuple[Contract, ...] = (
+    # registration (报名 → 审核 → 录取)
+    _(
+        SubmitRegistration,
+        _O.REGISTRATION_SUBMIT,
+        RegistrationReceipt,
+        changes=True,
+        max_bytes=BIG,
+    ),
+    _(ListRegistrations, _O.REGISTRATION_READ, RegistrationPage, changes=False),
+    _(GetRegistration, _O.REGISTRATION_READ, RegistrationView, changes=False),
+    _(ReviewRegistration, _O.REGISTRATION_REVIEW, ReviewOutcome, changes=True),
+    _(WithdrawRegistration, _O.REGISTRATION_WITHDRAW, ReviewOutcome, changes=True),
+    # the dossier (学员档案): details, courses, payments, documents
+    _(GetDossier, _O.DOSSIER_READ, DossierView, changes=False),
+    _(SearchDossiers, _O.DOSSIER_SEARCH, SearchResult, changes=False),
+    _(EnrolCourse, _O.COURSE_MANAGE, DossierChanged, changes=True),
+    _(EndCourse, _O.COURSE_MANAGE, DossierChanged, changes=True),
+    _(RecordPayment, _O.PAYMENT_RECORD, DossierChanged, changes=True),
+    _(AddDocument, _O.DOCUMENT_ADD, DocumentRef, changes=True, max_bytes=BIG),
+    _(GetDocument, _O.DOCUMENT_READ, DocumentContent, changes=False),
+    # bulk import (批量导入)
+    _(StartImport, _O.IMPORT_RUN, ImportReport, changes=True, max_bytes=BIG, progress=True),
+    _(ResumeImport, _O.IMPORT_RUN, ImportReport, changes=True, max_bytes=BIG, progress=True),
+    _(GetImportStatus, _O.IMPORT_RUN, ImportReport, changes=False),
+)

@@ -13,7 +13,9 @@ from typing import ClassVar
 
 from attrs import frozen
 
+from dossier.core.contracts.base import Contract, Declare
 from dossier.core.enums import FindingStatus, ReviewRunStatus, Severity
+from dossier.core.policy import Operation
 
 # -- quarterly review (定期审核) ----------------------------------------------------------------
 
@@ -328,3 +330,31 @@ class AuditCheck:
     ok: bool
     entries: dict[str, int]
     breaks: tuple[ChainBreakView, ...]
+
+
+# -- the endpoints ---------------------------------------------------------------------------
+
+_O = Operation
+_ = Declare("retention")
+
+CONTRACTS: tuple[Contract, ...] = (
+    # quarterly review (定期审核)
+    _(StartReview, _O.REVIEW_RUN, RunView, changes=True, progress=True),
+    _(GetReviewRun, _O.REVIEW_READ, RunView, changes=False),
+    _(ListReviewRuns, _O.REVIEW_READ, RunPage, changes=False),
+    _(ListFindings, _O.REVIEW_READ, FindingPage, changes=False),
+    _(ResolveFinding, _O.REVIEW_RESOLVE, FindingView, changes=True),
+    _(WaiveFinding, _O.REVIEW_RESOLVE, FindingView, changes=True),
+    _(SignOffReview, _O.REVIEW_SIGN_OFF, RunView, changes=True),
+    _(ExportReview, _O.REVIEW_READ, Export, changes=False),
+    _(ReviewReport, _O.REVIEW_READ, Export, changes=False),
+    # destruction (资料销毁) and its certificates (销毁证明)
+    _(ExecuteDestruction, _O.DESTRUCTION_EXECUTE, Certificate, changes=True),
+    _(GetCertificate, _O.CERTIFICATE_READ, Certificate, changes=False),
+    _(ListCertificates, _O.CERTIFICATE_READ, CertificatePage, changes=False),
+    # backups (备份) and audit verification
+    _(CreateBackup, _O.BACKUP_MANAGE, BackupSummary, changes=True, progress=True),
+    _(ListBackups, _O.BACKUP_MANAGE, BackupList, changes=False),
+    _(VerifyBackup, _O.BACKUP_MANAGE, BackupCheck, changes=False, progress=True),
+    _(VerifyAudit, _O.AUDIT_VERIFY, AuditCheck, changes=False),
+)

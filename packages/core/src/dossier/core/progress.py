@@ -20,6 +20,7 @@ Nothing personal is ever in a `Progress`: stage names and counts.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from attrs import frozen
 
@@ -31,8 +32,22 @@ class Progress:
     total: int | None = None
 
 
-ProgressSink = Callable[[Progress], None]
+class Reported(Protocol):
+    """What a sink hears: `Progress`, or a job's own record with the same three properties
+    (an import's `ImportProgress`)."""
+
+    @property
+    def stage(self) -> str: ...
+
+    @property
+    def done(self) -> int: ...
+
+    @property
+    def total(self) -> int | None: ...
 
 
-def quiet(_: Progress) -> None:
+ProgressSink = Callable[[Reported], None]
+
+
+def quiet(_: Reported) -> None:
     """The sink that ignores everything (the default)."""
