@@ -65,6 +65,8 @@ class ReviewRegistration(Command):
 
 @frozen(kw_only=True)
 class WithdrawRegistration(Command):
+    """The applicant or the desk withdraws a registration before it is decided (撤回报名)."""
+
     type: ClassVar[str] = "registration.withdraw"
     registration_id: str
     reason: str
@@ -83,6 +85,8 @@ class ChangeStudentStatus(Command):
 
 @frozen(kw_only=True)
 class EnrolCourse(Command):
+    """Enrol the student in a course (选课)."""
+
     type: ClassVar[str] = "course.enrol"
     student_number: str
     course_code: str
@@ -93,6 +97,8 @@ class EnrolCourse(Command):
 
 @frozen(kw_only=True)
 class EndCourse(Command):
+    """End a course enrolment: completed or dropped."""
+
     type: ClassVar[str] = "course.end"
     student_number: str
     enrolment_id: str
@@ -102,6 +108,8 @@ class EndCourse(Command):
 
 @frozen(kw_only=True)
 class RecordPayment(Command):
+    """Record a payment (缴费记录) with its receipt reference."""
+
     type: ClassVar[str] = "payment.record"
     student_number: str
     amount_minor: int
@@ -165,6 +173,8 @@ class SubmitDestruction(Command):
 
 @frozen(kw_only=True)
 class ReviewDestruction(Command):
+    """Approve or reject a destruction request (审批销毁); never the requester."""
+
     type: ClassVar[str] = "destruction.review"
     request_id: str
     decision: Decision
@@ -173,6 +183,8 @@ class ReviewDestruction(Command):
 
 @frozen(kw_only=True)
 class SetLegalHold(Command):
+    """Keep a student's records past a destruction request (法律保留), with the ground."""
+
     type: ClassVar[str] = "hold.set"
     student_number: str
     reason: str
@@ -180,6 +192,8 @@ class SetLegalHold(Command):
 
 @frozen(kw_only=True)
 class LiftLegalHold(Command):
+    """Lift a legal hold, with a reason."""
+
     type: ClassVar[str] = "hold.lift"
     hold_id: str
     reason: str
@@ -187,6 +201,8 @@ class LiftLegalHold(Command):
 
 @frozen(kw_only=True)
 class RecordConsent(Command):
+    """Record a consent (同意) for a purpose, the guardian's for under-14s."""
+
     type: ClassVar[str] = "consent.record"
     student_number: str
     purpose: ConsentPurpose
@@ -195,6 +211,8 @@ class RecordConsent(Command):
 
 @frozen(kw_only=True)
 class WithdrawConsent(Command):
+    """Withdraw a consent; disclosures for its purpose are refused from then on."""
+
     type: ClassVar[str] = "consent.withdraw"
     consent_id: str
 
@@ -212,6 +230,8 @@ class RecordDisclosure(Command):
 
 @frozen(kw_only=True)
 class SubmitFeedback(Command):
+    """Feedback on the process (流程反馈), from a student or staff, optionally anonymous."""
+
     type: ClassVar[str] = "feedback.submit"
     branch: str
     topic: str

@@ -54,6 +54,8 @@ from dossier.core.views import GuardianView, PersonView
 
 @frozen(kw_only=True)
 class GetChange:
+    """One change request with its field changes (values masked by role)."""
+
     type: ClassVar[str] = "change.get"
     change_id: str
 
@@ -116,6 +118,8 @@ class ListNotifications:
 
 @frozen(kw_only=True)
 class StatusHistory:
+    """The dossier's classification and its full history (档案分类记录)."""
+
     type: ClassVar[str] = "status.history"
     student_number: str
 
@@ -137,6 +141,8 @@ class AuditTrail:
 
 @frozen(kw_only=True)
 class GetDestruction:
+    """One destruction request and where it stands."""
+
     type: ClassVar[str] = "destruction.get"
     request_id: str
 
@@ -153,6 +159,8 @@ class ListDestructions:
 
 @frozen(kw_only=True)
 class ListHolds:
+    """A student's legal holds, active only or all."""
+
     type: ClassVar[str] = "hold.list"
     student_number: str
     active_only: bool = False
@@ -163,6 +171,8 @@ class ListHolds:
 
 @frozen(kw_only=True)
 class ListConsents:
+    """A student's consents, for one purpose or all."""
+
     type: ClassVar[str] = "consent.list"
     student_number: str
     purpose: ConsentPurpose | None = None
@@ -193,6 +203,8 @@ class ExportDossier:
 
 @frozen(kw_only=True)
 class ListFeedback:
+    """A branch's feedback, newest first, for the people who answer it."""
+
     type: ClassVar[str] = "feedback.list"
     branch: str
     unanswered_only: bool = False

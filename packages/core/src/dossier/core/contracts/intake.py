@@ -38,6 +38,8 @@ from dossier.core.views import GuardianView, PersonView
 
 @frozen(kw_only=True)
 class GetRegistration:
+    """One registration as submitted, with its documents and probable duplicates (masked)."""
+
     type: ClassVar[str] = "registration.get"
     registration_id: str
 
@@ -58,6 +60,8 @@ class ListRegistrations:
 
 @frozen(kw_only=True)
 class GetDossier:
+    """A student's dossier (学员档案): details masked by role, courses, payments, documents."""
+
     type: ClassVar[str] = "dossier.get"
     student_number: str
 
@@ -89,6 +93,8 @@ class AddDocument:
 
 @frozen(kw_only=True)
 class GetDocument:
+    """One document of a dossier, decrypted (the read is audited)."""
+
     type: ClassVar[str] = "document.get"
     student_number: str
     sha256: str
@@ -126,6 +132,8 @@ class StartImport:
 
 @frozen(kw_only=True)
 class GetImportStatus:
+    """An import job's progress and report as last committed."""
+
     type: ClassVar[str] = "import.status"
     job_id: str
 

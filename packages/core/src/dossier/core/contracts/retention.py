@@ -35,12 +35,16 @@ class StartReview:
 
 @frozen(kw_only=True)
 class GetReviewRun:
+    """One quarterly review run and its counts."""
+
     type: ClassVar[str] = "review.get"
     run_id: str
 
 
 @frozen(kw_only=True)
 class ListReviewRuns:
+    """A branch's quarterly review runs, newest first."""
+
     type: ClassVar[str] = "review.list"
     branch: str
 
@@ -172,6 +176,8 @@ class ExecuteDestruction:
 
 @frozen(kw_only=True)
 class GetCertificate:
+    """A destruction certificate (销毁证明)."""
+
     type: ClassVar[str] = "certificate.get"
     certificate_id: str
 
@@ -273,11 +279,15 @@ class CreateBackup:
 
 @frozen(kw_only=True)
 class ListBackups:
+    """Every backup in the backup store, with its size and retention."""
+
     type: ClassVar[str] = "backup.list"
 
 
 @frozen(kw_only=True)
 class VerifyBackup:
+    """Check every part of a backup against its manifest (progress events)."""
+
     type: ClassVar[str] = "backup.verify"
     backup_id: str
     job_id: str | None = None
@@ -285,6 +295,8 @@ class VerifyBackup:
 
 @frozen(kw_only=True)
 class VerifyAudit:
+    """Walk the audit chains (one branch, or all) and report the first break of each."""
+
     type: ClassVar[str] = "audit.verify"
     branch: str | None = None
 

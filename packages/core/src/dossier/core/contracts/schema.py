@@ -24,7 +24,9 @@ from typing import Any, Union, get_args, get_origin
 
 import attrs
 
+from dossier.core.commands import ALL_COMMANDS
 from dossier.core.contracts.base import Contract
+from dossier.core.events import ALL_EVENTS
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _SCALARS: Mapping[type, dict[str, Any]] = {
@@ -36,6 +38,9 @@ _SCALARS: Mapping[type, dict[str, Any]] = {
     datetime: {"type": "string", "format": "date-time"},
     bytes: {"type": "string", "contentEncoding": "base64"},
 }
+
+
+_TAGGED = frozenset((*ALL_COMMANDS, *ALL_EVENTS))
 
 
 class _Builder:
@@ -93,6 +98,10 @@ class _Builder:
             properties[name] = self.of(hints[field.name])
             if field.default is attrs.NOTHING:
                 required.append(name)
+        if kind in _TAGGED:  # commands and events carry their ``type`` (optional in requests)
+            properties = {"type": {"const": kind.type}, **properties}  # type: ignore[attr-defined]
+            if kind in ALL_EVENTS:
+                required.insert(0, "type")
         out: dict[str, Any] = {"type": "object", "properties": properties}
         if required:
             out["required"] = required
