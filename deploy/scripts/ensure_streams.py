@@ -20,9 +20,9 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from dossier.messaging.config import load_config
+from dossier.host.config import load_config
+from dossier.messaging.connection import connect
 from dossier.messaging.events import EVENTS_STREAM, PARKED_STREAM, ensure_streams
-from dossier.messaging.runtime import connect
 
 
 async def ensure(config_file: Path, replicas: int) -> list[str]:

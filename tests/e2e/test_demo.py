@@ -24,8 +24,8 @@ import sqlalchemy
 
 from dossier.core.contracts.intake import GetDossier
 from dossier.core.contracts.retention import ListCertificates
+from dossier.host.config import load_config
 from dossier.messaging.client import DossierClient, RemoteError
-from dossier.messaging.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -44,10 +44,10 @@ from dossier.core.enums import Channel, Decision, DocumentKind, IdDocumentType, 
 from dossier.core.errors import Destroyed
 from dossier.core.policy import Role
 from dossier.core.records import IdDocument, LearningNeeds, PersonalDetails
+from dossier.host.config import Config
+from dossier.host.runtime import object_store
 from dossier.messaging.client import DossierClient, RemoteError
-from dossier.messaging.config import Config
 from dossier.messaging.events import DurableConsumer
-from dossier.messaging.runtime import object_store
 from dossier.retention.archive import BackupKey
 from dossier.retention.backups import Backups
 from dossier.storage.db import Database

@@ -19,7 +19,7 @@ import nats
 
 from dossier.cli.init import CONFIG_NAME, initialise
 from dossier.core.policy import Actor, Role
-from dossier.messaging.config import Config, load_config
+from dossier.host.config import Config, load_config
 from dossier.messaging.tokens import TokenIssuer, private_key_from
 
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from dossier.cli.main import cli
 from dossier.core.policy import Role
 from dossier.gateway.accounts import MAX_FAILURES, AccountStore, SignInRefused
-from dossier.messaging.config import load_config
+from dossier.host.config import load_config
 from dossier.storage.db import Database
 
 

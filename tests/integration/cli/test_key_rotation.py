@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from dossier.cli.main import cli
 from dossier.core.policy import Actor, Role
-from dossier.messaging.config import load_config
-from dossier.messaging.runtime import verifier
+from dossier.host.config import load_config
+from dossier.host.runtime import verifier
 from dossier.messaging.tokens import TokenIssuer, TokenRejected, private_key_from
 from dossier.storage.db import Database
 from dossier.storage.errors import KeyUnavailable

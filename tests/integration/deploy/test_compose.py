@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from dossier.messaging.config import load_config
+from dossier.host.config import load_config
 from tests.integration.deploy.conftest import DEPLOY, REPO, SERVICES
 
 COMPOSE_DIR = DEPLOY / "compose"

@@ -29,6 +29,7 @@ from dossier.core.commands import WithdrawConsent
 from dossier.core.contracts import CATALOGUE
 from dossier.core.policy import Actor, Role
 from dossier.messaging import headers
+from dossier.messaging.connection import inbox_prefix
 from dossier.messaging.events import (
     EVENTS_STREAM,
     PARKED_STREAM,
@@ -37,7 +38,6 @@ from dossier.messaging.events import (
     OutboxRelay,
     ensure_streams,
 )
-from dossier.messaging.runtime import inbox_prefix
 from dossier.messaging.service import Endpoint, ServiceRunner, ServiceSpec
 from dossier.messaging.tokens import (
     TokenIssuer,

@@ -17,7 +17,7 @@ from dossier.core.contracts import CATALOGUE
 from dossier.core.errors import NotFound
 from dossier.core.policy import Actor, Role
 from dossier.messaging.client import DossierClient, RemoteError
-from dossier.messaging.config import NatsSettings
+from dossier.messaging.connection import NatsSettings
 from dossier.messaging.embedded import NatsServer
 from dossier.messaging.metrics import Health, MetricsServer, ServiceMetrics
 from dossier.messaging.service import Endpoint, ServiceRunner, ServiceSpec

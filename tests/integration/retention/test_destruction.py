@@ -62,6 +62,7 @@ from dossier.core.records import (
     LegalHold,
     PersonalDetails,
 )
+from dossier.host.runtime import DatabaseOutbox
 from dossier.intake.handlers import Caller as IntakeCaller
 from dossier.intake.handlers import Intake
 from dossier.messaging.embedded import NatsServer
@@ -72,7 +73,6 @@ from dossier.messaging.events import (
     OutboxRelay,
     ensure_streams,
 )
-from dossier.messaging.runtime import DatabaseOutbox
 from dossier.retention import ledger
 from dossier.retention.certificates import METHOD
 from dossier.retention.destruction import Destruction

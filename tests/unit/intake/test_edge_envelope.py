@@ -21,6 +21,7 @@ from dossier.core.commands import SubmitRegistration
 from dossier.core.enums import Channel
 from dossier.core.errors import AccessDenied, Conflict, Problem, ValidationError
 from dossier.core.policy import Actor, Role
+from dossier.host.config import load_config
 from dossier.intake import sealing
 from dossier.intake.edge import BranchDesk, load_edge_settings, receipt
 from dossier.intake.edge import main as edge_main
@@ -34,7 +35,6 @@ from dossier.intake.envelope import (
     read_header,
 )
 from dossier.messaging import tokens
-from dossier.messaging.config import load_config
 from dossier.storage.errors import StorageError
 from dossier.storage.idempotency import IdempotencyKeyReused
 from tests.support.builders import AT, PERSONAL_MARKERS, guardian, needs, personal

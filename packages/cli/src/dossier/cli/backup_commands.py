@@ -18,8 +18,8 @@ from typing import Any
 import click
 
 from dossier.cli.progress import TerminalProgress, interactive
-from dossier.messaging.config import Config
-from dossier.messaging.runtime import object_store
+from dossier.host.config import Config
+from dossier.host.runtime import object_store
 from dossier.retention.archive import BackupKey, Manifest
 from dossier.retention.backups import Backups
 from dossier.storage.db import Database

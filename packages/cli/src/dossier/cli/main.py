@@ -16,7 +16,7 @@ from dossier.cli import account_commands, backup_commands, key_commands, retenti
 from dossier.cli.init import CONFIG_NAME, AlreadyInitialised, initialise
 from dossier.core.errors import DossierError
 from dossier.core.policy import Actor, Role
-from dossier.messaging.config import Config, load_config
+from dossier.host.config import Config, load_config
 from dossier.messaging.tokens import TokenIssuer, private_key_from
 
 DEFAULT_HOME = Path("dossier-data")

@@ -24,8 +24,8 @@ from dossier.core.caller import Caller
 from dossier.core.contracts import retention as api
 from dossier.core.enums import FindingStatus
 from dossier.core.policy import Actor, Role
-from dossier.messaging.config import Config
-from dossier.messaging.runtime import object_store
+from dossier.host.config import Config
+from dossier.host.runtime import object_store
 from dossier.retention.destruction import Destruction
 from dossier.retention.review import Reviews
 from dossier.storage.db import Database

@@ -23,7 +23,7 @@ import nats
 from nats.errors import TimeoutError as NatsTimeout
 
 from dossier.cli.init import CONFIG_NAME
-from dossier.messaging.config import Config, load_config
+from dossier.host.config import Config, load_config
 from dossier.messaging.embedded import NatsServer, free_port
 from dossier.storage.migrations import upgrade
 

@@ -18,8 +18,7 @@ from typing import Any
 
 from attrs import asdict, frozen
 
-from dossier.messaging.config import NatsSettings
-from dossier.messaging.runtime import connect
+from dossier.messaging.connection import NatsSettings, connect
 
 
 @frozen(kw_only=True)

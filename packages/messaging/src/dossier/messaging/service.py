@@ -33,10 +33,10 @@ from nats.micro.request import Request
 from nats.micro.service import Endpoint as MicroEndpoint
 from nats.micro.service import Service
 
-from dossier.core import wire
+from dossier.core import shape, wire
 from dossier.core.caller import Caller
 from dossier.core.contracts import CATALOGUE, Contract
-from dossier.core.contracts.schema import request_schema, response_schema
+from dossier.core.contracts.schema import ERROR_SCHEMA, request_schema, response_schema
 from dossier.core.enums import Locale
 from dossier.core.errors import DossierError
 from dossier.messaging import headers
@@ -187,7 +187,11 @@ class ServiceRunner:
             name=f"dossier-{self.spec.name}",
             version=self.spec.version,
             description=self.spec.description,
-            metadata={"version": self.spec.version, **self.spec.metadata},
+            metadata={
+                "version": self.spec.version,
+                "error_schema": orjson.dumps(ERROR_SCHEMA).decode(),
+                **self.spec.metadata,
+            },
             queue_group=f"dossier-{self.spec.name}",
             stats_handler=lambda stats: self.metrics.endpoint_stats(verbs.get(stats.name, "")),
         )
@@ -286,7 +290,8 @@ class ServiceRunner:
             raise WireError("idempotency_key_invalid")
         if endpoint.mutating and key is None:
             raise WireError("idempotency_key_invalid")
-        body: Any = wire.loads(request.data or b"{}", endpoint.body)
+        # a body that fails its shape still reaches a use case that checks what had its shape
+        body: Any = shape.loads(request.data or b"{}", endpoint.body, endpoint.handler)
         number = getattr(body, "student_number", None)
         if isinstance(number, str):
             bind(student_number=number)

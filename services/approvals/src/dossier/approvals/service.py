@@ -47,8 +47,8 @@ from dossier.core.contracts.approvals import (
     StatusHistory,
 )
 from dossier.core.enums import Locale
-from dossier.messaging.config import load_config
-from dossier.messaging.runtime import document_store, serve
+from dossier.host.config import load_config
+from dossier.host.runtime import document_store, serve
 from dossier.messaging.service import ServiceSpec
 from dossier.storage.db import Database
 

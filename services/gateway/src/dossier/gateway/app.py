@@ -40,7 +40,7 @@ from dossier.gateway.web import (
     render,
 )
 from dossier.messaging.client import RemoteError, Unavailable
-from dossier.messaging.runtime import connect
+from dossier.messaging.connection import connect
 from dossier.messaging.tokens import TokenIssuer, private_key_from
 from dossier.storage.db import Database
 

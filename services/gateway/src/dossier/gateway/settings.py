@@ -25,7 +25,7 @@ from typing import Any
 
 from attrs import frozen
 
-from dossier.messaging.config import Config, load_config
+from dossier.host.config import Config, load_config
 
 
 @frozen(kw_only=True)

@@ -61,6 +61,7 @@ from dossier.core.enums import RegistrationStatus
 from dossier.core.errors import Problem, ValidationError
 from dossier.core.plugins import PluginHost
 from dossier.core.policy import Actor
+from dossier.host.config import Config, load_config
 from dossier.intake import sealing
 from dossier.intake.envelope import (
     VERSION,
@@ -75,9 +76,8 @@ from dossier.intake.envelope import (
 )
 from dossier.intake.handlers import prepare_registration
 from dossier.messaging import tokens
-from dossier.messaging.config import Config, load_config
+from dossier.messaging.connection import connect
 from dossier.messaging.replies import WireError
-from dossier.messaging.runtime import connect
 from dossier.messaging.service import Endpoint, ServiceRunner, ServiceSpec
 from dossier.storage.idempotency import KEEP_FOR, IdempotencyKeyReused
 

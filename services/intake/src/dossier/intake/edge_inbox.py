@@ -57,6 +57,8 @@ from nats.js.errors import NotFoundError
 from dossier.core.caller import Caller
 from dossier.core.contracts.intake import RegistrationReceipt
 from dossier.core.errors import Conflict, DossierError, Problem, ValidationError
+from dossier.host.config import Config, load_config
+from dossier.host.runtime import document_store
 from dossier.intake import sealing
 from dossier.intake.edge import DUPLICATE_WINDOW, KEEP
 from dossier.intake.envelope import (
@@ -66,9 +68,8 @@ from dossier.intake.envelope import (
 )
 from dossier.intake.handlers import Intake
 from dossier.messaging import tokens
-from dossier.messaging.config import Config, load_config
+from dossier.messaging.connection import connect
 from dossier.messaging.events import DurableConsumer, Transient, ensure_streams
-from dossier.messaging.runtime import connect, document_store
 from dossier.storage.db import Database
 from dossier.storage.errors import StorageError
 

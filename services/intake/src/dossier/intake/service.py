@@ -30,11 +30,11 @@ from dossier.core.contracts.intake import (
     StartImport,
 )
 from dossier.core.enums import Locale
+from dossier.host.config import load_config
+from dossier.host.runtime import document_store, serve
 from dossier.intake import __doc__ as description
 from dossier.intake.handlers import Intake
 from dossier.intake.imports import Importer
-from dossier.messaging.config import load_config
-from dossier.messaging.runtime import document_store, serve
 from dossier.messaging.service import ServiceSpec
 from dossier.storage.db import Database
 

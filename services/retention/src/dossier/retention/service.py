@@ -24,9 +24,9 @@ from dossier.core.caller import Caller
 from dossier.core.contracts import retention as api
 from dossier.core.enums import Locale
 from dossier.core.policy import Actor, Role
-from dossier.messaging.config import Config, load_config
+from dossier.host.config import Config, load_config
+from dossier.host.runtime import object_store, serve
 from dossier.messaging.events import DurableConsumer
-from dossier.messaging.runtime import object_store, serve
 from dossier.messaging.service import ServiceSpec
 from dossier.retention.archive import BackupKey
 from dossier.retention.backups import Backups

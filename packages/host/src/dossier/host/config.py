@@ -42,17 +42,8 @@ from attrs import field, frozen
 
 from dossier.core.branch import Branch, load_branches
 from dossier.core.errors import Problem, ValidationError
+from dossier.messaging.connection import NatsSettings
 from dossier.storage.settings import StorageSettings
-
-
-@frozen(kw_only=True)
-class NatsSettings:
-    servers: tuple[str, ...] = ("nats://127.0.0.1:4222",)
-    credentials_file: Path | None = None
-    tls_ca_file: Path | None = None
-    tls_cert_file: Path | None = None
-    tls_key_file: Path | None = None
-    name: str = "dossier"
 
 
 @frozen(kw_only=True)

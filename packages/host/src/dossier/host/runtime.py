@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import ssl
 from collections.abc import Awaitable, Callable, Sequence
-from urllib.parse import urlparse
 
 from nats.aio.client import Client
 from nats.js.client import JetStreamContext
 
-from dossier.messaging.config import Config, NatsSettings, ObjectSettings
+from dossier.host.config import Config, ObjectSettings
+from dossier.messaging.connection import connect
 from dossier.messaging.events import (
     EVENTS_STREAM,
     PARKED_STREAM,
@@ -37,56 +36,6 @@ from dossier.storage.errors import translate
 from dossier.storage.objects import LocalObjectStore, ObjectStore, S3ObjectStore
 
 log = logging.getLogger("dossier.runtime")
-
-
-def inbox_prefix(servers: Sequence[str]) -> str:
-    """``_INBOX_<user>`` for a connection that signs in as a NATS user, else ``_INBOX``.
-
-    Replies come back on the requester's inbox; with one prefix per user, the
-    server's permissions (deploy/nats/accounts.conf) let each user subscribe to its
-    own inboxes only, so nobody can listen to the answers meant for another.
-    """
-    for server in servers:
-        user = urlparse(server if "://" in server else f"nats://{server}").username
-        if user:
-            return f"_INBOX_{user}"
-    return "_INBOX"
-
-
-async def connect(settings: NatsSettings, name: str) -> Client:
-    """A connection that reconnects forever with backoff and logs its state changes."""
-    nc = Client()
-
-    async def disconnected() -> None:
-        if not nc.is_closed:  # closing on purpose is no news
-            log.warning("nats disconnected", extra={"service": name})
-
-    async def reconnected() -> None:
-        log.info("nats reconnected", extra={"service": name})
-
-    async def error(exc: Exception) -> None:
-        log.warning("nats error: %s", type(exc).__name__, extra={"service": name})
-
-    tls: ssl.SSLContext | None = None
-    if settings.tls_ca_file is not None:
-        tls = ssl.create_default_context(cafile=str(settings.tls_ca_file))
-        if settings.tls_cert_file is not None and settings.tls_key_file is not None:
-            tls.load_cert_chain(str(settings.tls_cert_file), str(settings.tls_key_file))
-    await nc.connect(
-        servers=list(settings.servers),
-        name=name,
-        user_credentials=str(settings.credentials_file) if settings.credentials_file else None,
-        tls=tls,
-        allow_reconnect=True,
-        max_reconnect_attempts=-1,
-        reconnect_time_wait=0.5,  # type: ignore[arg-type]  # annotated int, sleeps a float
-        connect_timeout=5,
-        inbox_prefix=inbox_prefix(settings.servers),
-        disconnected_cb=disconnected,
-        reconnected_cb=reconnected,
-        error_cb=error,
-    )
-    return nc
 
 
 def object_store(settings: ObjectSettings) -> ObjectStore:
