@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from dossier.core.commands import SubmitRegistration
 from dossier.core.enums import (
     Channel,
     DestructionStatus,
@@ -119,6 +120,21 @@ def registration(**overrides: Any) -> Registration:
     }
     values.update(overrides)
     return Registration(**values)
+
+
+def submission(**overrides: Any) -> SubmitRegistration:
+    """A valid ``registration.submit`` body (提交报名): the builders' adult applicant, with a
+    guardian, at the front desk of ``BRANCH``."""
+    values: dict[str, Any] = {
+        "branch": BRANCH,
+        "channel": Channel.FRONT_DESK,
+        "applicant": personal(),
+        "needs": needs(),
+        "guardian": guardian(),
+        "guardian_consent": True,
+    }
+    values.update(overrides)
+    return SubmitRegistration(**values)
 
 
 def dossier(status: StudentStatus = StudentStatus.ENROLLED, **overrides: Any) -> StudentDossier:

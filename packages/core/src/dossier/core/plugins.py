@@ -27,18 +27,44 @@ from dossier.core.messages import DEFAULT_CATALOGUE, Catalogue
 from dossier.core.policy import Role
 from dossier.core.records import (
     FieldChange,
-    Guardian,
     IdDocument,
-    LearningNeeds,
-    PersonalDetails,
     Registration,
     ReviewFinding,
     StudentDossier,
 )
 from dossier.core.student_number import DEFAULT_FORMAT, StudentNumberFormat
+from dossier.core.wire import Partial
 
 ENTRY_POINT_GROUP = "dossier.plugins"
 DEFAULT_PLUGIN = "default"
+
+REGISTRATION_FIELDS: Mapping[str, FieldKind] = {
+    "applicant.name": FieldKind.PERSON_NAME,
+    "applicant.birth_date": FieldKind.BIRTH_DATE,
+    "applicant.id_document": FieldKind.ID_DOCUMENT,
+    "applicant.phone": FieldKind.PHONE,
+    "applicant.email": FieldKind.EMAIL,
+    "applicant.address": FieldKind.ADDRESS,
+    "guardian.name": FieldKind.PERSON_NAME,
+    "guardian.relation": FieldKind.FREE_TEXT,
+    "guardian.phone": FieldKind.PHONE,
+    "guardian.id_document": FieldKind.ID_DOCUMENT,
+    "needs.target_language": FieldKind.FREE_TEXT,
+    "needs.current_level": FieldKind.FREE_TEXT,
+    "needs.goals": FieldKind.FREE_TEXT,
+    "needs.preferred_schedule": FieldKind.FREE_TEXT,
+}
+"""Every field of a registration (and of its submission) that a field rule checks, by path,
+with the kind of its value. The guardian's are checked when there is a guardian."""
+
+OPTIONAL_FIELDS = frozenset({"applicant.email", "applicant.address", "guardian.id_document"})
+"""Fields left out (None) are not checked; every other field is, whatever its value."""
+
+_VALUE_TYPES: Mapping[FieldKind, type[object]] = {
+    FieldKind.BIRTH_DATE: date,
+    FieldKind.ID_DOCUMENT: IdDocument,
+}
+"""What a value of each kind is on the wire when it is not text."""
 
 
 class UnknownPlugin(LookupError):
@@ -114,10 +140,7 @@ class BranchRules:
         must themselves skip a comparison whose inputs are invalid.
         """
         checker = _Checker(self, today)
-        applicant = checker.personal("applicant", registration.applicant)
-        guardian = checker.guardian("guardian", registration.guardian)
-        needs = checker.needs("needs", registration.needs)
-        normalised = attrs.evolve(registration, applicant=applicant, guardian=guardian, needs=needs)
+        normalised = checker.registration(registration)
         problems = checker.problems + self._joined(
             self._hook.dossier_validate_registration(
                 branch=self.branch, registration=normalised, today=today
@@ -127,6 +150,22 @@ class BranchRules:
         if problems:
             raise ValidationError(problems)
         return normalised
+
+    def check_fields(
+        self, partial: Partial, fields: Mapping[str, FieldKind], today: date
+    ) -> list[Problem]:
+        """The field rules of a body that failed its shape, over its well-shaped fields.
+
+        ``fields`` maps paths (``applicant.phone``) to kinds; a field that failed its
+        shape, or was left out, is skipped. Cross-field rules need the whole record
+        and wait for a body that has its shape.
+        """
+        problems: list[Problem] = []
+        for path, kind in fields.items():
+            value = partial.get(path, _VALUE_TYPES.get(kind, str))
+            if value is not None:
+                problems.extend(self.check_field(kind, path, value, today).problems)
+        return problems
 
     def validate_change(
         self, dossier: StudentDossier, changes: Sequence[FieldChange], today: date
@@ -213,54 +252,34 @@ class BranchRules:
 
 
 class _Checker:
-    """Runs `dossier_check_field` over a record's fields, collecting every problem."""
+    """Runs `dossier_check_field` over a registration's fields, collecting every problem."""
 
     def __init__(self, rules: BranchRules, today: date) -> None:
         self.rules = rules
         self.today = today
         self.problems: list[Problem] = []
 
-    def value(self, kind: FieldKind, path: str, value: Any) -> Any:
-        result = self.rules.check_field(kind, path, value, self.today)
-        self.problems.extend(result.problems)
-        return result.value
-
-    def optional(self, kind: FieldKind, path: str, value: Any) -> Any:
-        return None if value is None else self.value(kind, path, value)
-
-    def id_document(self, path: str, document: IdDocument) -> IdDocument:
-        checked = self.value(FieldKind.ID_DOCUMENT, path, document)
-        return checked if isinstance(checked, IdDocument) else document
-
-    def personal(self, path: str, person: PersonalDetails) -> PersonalDetails:
+    def registration(self, registration: Registration) -> Registration:
+        """The registration with each of its `REGISTRATION_FIELDS` normalised where valid."""
+        groups: dict[str, dict[str, Any]] = {}
+        for path, kind in REGISTRATION_FIELDS.items():
+            group, _, name = path.partition(".")
+            holder = getattr(registration, group)
+            if holder is None:  # no guardian
+                continue
+            value = getattr(holder, name)
+            if value is None and path in OPTIONAL_FIELDS:
+                continue
+            result = self.rules.check_field(kind, path, value, self.today)
+            self.problems.extend(result.problems)
+            checked = result.value
+            if kind is FieldKind.ID_DOCUMENT and not isinstance(checked, IdDocument):
+                checked = value
+            groups.setdefault(group, {})[name] = checked
         return attrs.evolve(
-            person,
-            name=self.value(FieldKind.PERSON_NAME, f"{path}.name", person.name),
-            birth_date=self.value(FieldKind.BIRTH_DATE, f"{path}.birth_date", person.birth_date),
-            id_document=self.id_document(f"{path}.id_document", person.id_document),
-            phone=self.value(FieldKind.PHONE, f"{path}.phone", person.phone),
-            email=self.optional(FieldKind.EMAIL, f"{path}.email", person.email),
-            address=self.optional(FieldKind.ADDRESS, f"{path}.address", person.address),
-        )
-
-    def guardian(self, path: str, guardian: Guardian | None) -> Guardian | None:
-        if guardian is None:
-            return None
-        return attrs.evolve(
-            guardian,
-            name=self.value(FieldKind.PERSON_NAME, f"{path}.name", guardian.name),
-            relation=self.value(FieldKind.FREE_TEXT, f"{path}.relation", guardian.relation),
-            phone=self.value(FieldKind.PHONE, f"{path}.phone", guardian.phone),
-            id_document=None
-            if guardian.id_document is None
-            else self.id_document(f"{path}.id_document", guardian.id_document),
-        )
-
-    def needs(self, path: str, needs: LearningNeeds) -> LearningNeeds:
-        return attrs.evolve(
-            needs,
+            registration,
             **{
-                name: self.value(FieldKind.FREE_TEXT, f"{path}.{name}", getattr(needs, name))
-                for name in ("target_language", "current_level", "goals", "preferred_schedule")
+                group: attrs.evolve(getattr(registration, group), **values)
+                for group, values in groups.items()
             },
         )

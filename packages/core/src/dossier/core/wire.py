@@ -5,11 +5,17 @@ Structuring is strict — unknown keys, wrong JSON types (``"5"`` for a number,
 ``1`` for a boolean) and malformed JSON are refused — and every problem is
 reported as a `Problem` with its field path, never as a cattrs message
 (which could echo the submitted value).
+
+A body that fails its shape raises `ShapeError`: besides its problems it
+carries a `Partial`, the body's fields that did have their shape, so the
+rules can still check those and one answer lists every problem
+(`dossier.core.shape`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from enum import Enum, StrEnum
 from types import UnionType
@@ -33,6 +39,10 @@ from dossier.core.events import ALL_EVENTS, DomainEvent
 
 T = TypeVar("T")
 TAG = "type"
+UNKNOWN_FIELD = "unknown_field"
+
+Path = tuple[str | int, ...]
+"""A field's place in the body: keys and list indexes (``("changes", 2, "after")``)."""
 
 _EXPECTED: Mapping[type, str] = {
     str: "text",
@@ -155,12 +165,12 @@ def dumps(value: Any) -> bytes:
 
 
 def structure(data: Any, cls: type[T]) -> T:
-    """Build ``cls`` from parsed JSON, or raise `ValidationError` listing every problem."""
+    """Build ``cls`` from parsed JSON, or raise `ShapeError` listing every problem."""
     try:
         return _CONVERTER.structure(data, cls)
     except Exception as exc:  # every failure becomes field problems, never a traceback
         fallback = Problem("body", "wrong_type", {"expected": "an object"})
-        raise ValidationError(_problems(exc, "", cls) or [fallback]) from None
+        raise ShapeError(_located(exc, (), cls) or [((), fallback)], data, cls) from None
 
 
 def loads(raw: bytes | str, cls: type[T]) -> T:
@@ -189,44 +199,161 @@ def event_from(data: Any) -> DomainEvent:
     return structure(data, EVENT)  # type: ignore[no-any-return]
 
 
+class ShapeError(ValidationError):
+    """The body did not have its shape: its problems, and the `Partial` that did."""
+
+    def __init__(self, located: Sequence[tuple[Path, Problem]], data: Any, cls: type) -> None:
+        super().__init__(problem for _, problem in located)
+        unknown = [at for at, problem in located if problem.rule == UNKNOWN_FIELD]
+        failed = {at for at, problem in located if problem.rule != UNKNOWN_FIELD}
+        for at in unknown:
+            data = _without(data, at)
+        self.partial = Partial(data, cls, frozenset(failed))
+
+
+class Partial:
+    """What a body that failed its shape still offers the rules: the fields that had theirs.
+
+    Unknown keys are left out. A field is *well-shaped* when neither it, nor a
+    field inside it, nor a field around it failed; only well-shaped fields are
+    given out, structured as strictly as `structure` would, so a rule whose
+    field failed its shape is skipped while every other rule still runs.
+    """
+
+    def __init__(self, data: Any, cls: type, failed: frozenset[Path]) -> None:
+        self.data = data
+        self.cls = cls
+        self.failed = failed
+        """The places of the shape problems (unknown keys aside); ``()`` is the whole body."""
+
+    def ok(self, path: str) -> bool:
+        """Whether the field at ``path`` (``applicant.phone``, ``changes[2]``) is well-shaped."""
+        at = place_of(path)
+        return not any(_related(at, failed) for failed in self.failed)
+
+    def get(self, path: str, kind: type[T]) -> T | None:
+        """The well-shaped value at ``path`` as ``kind``; None if it failed, is absent or null."""
+        if not self.ok(path):
+            return None
+        value = _found(self.data, place_of(path))
+        if value is None:
+            return None
+        try:
+            return _CONVERTER.structure(value, kind)
+        except Exception:  # not well-shaped after all (the failure was reported elsewhere)
+            return None
+
+    def items(self, path: str, kind: type[T]) -> list[tuple[int, T]]:
+        """The well-shaped elements of the list at ``path``, by index; the others are skipped."""
+        at = place_of(path)
+        if any(failed == at[: len(failed)] for failed in self.failed):
+            return []  # the list itself, or what holds it, failed
+        found = _found(self.data, at)
+        if not isinstance(found, list):
+            return []
+        return [
+            (index, value)
+            for index in range(len(found))
+            if (value := self.get(f"{path}[{index}]", kind)) is not None
+        ]
+
+    def whole(self) -> Any:
+        """The body, when unknown keys were its only problems (they are left out); else None."""
+        return None if self.failed else self.get("", self.cls)
+
+
+_STEP = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
+
+
+def place_of(path: str) -> Path:
+    """``changes[2].after`` → ``("changes", 2, "after")``: the place a problem's field names."""
+    return tuple(int(index) if index else name for index, name in _STEP.findall(path))
+
+
+def _related(a: Path, b: Path) -> bool:
+    """One place holds the other (or they are the same)."""
+    return a[: len(b)] == b or b[: len(a)] == a
+
+
+def _found(data: Any, at: Path) -> Any:
+    for step in at:
+        in_list = isinstance(step, int) and isinstance(data, list) and 0 <= step < len(data)
+        in_object = isinstance(step, str) and isinstance(data, dict) and step in data
+        if not (in_list or in_object):
+            return None
+        data = data[step]
+    return data
+
+
+def _without(data: Any, at: Path) -> Any:
+    """``data`` without the key at ``at``; copies only what holds it."""
+    if not at:
+        return data
+    step, rest = at[0], at[1:]
+    if isinstance(data, dict) and isinstance(step, str) and step in data:
+        copy = dict(data)
+        if rest:
+            copy[step] = _without(data[step], rest)
+        else:
+            del copy[step]
+        return copy
+    if isinstance(data, list) and isinstance(step, int) and 0 <= step < len(data) and rest:
+        items = list(data)
+        items[step] = _without(data[step], rest)
+        return items
+    return data
+
+
 def _join(path: str, name: str | int) -> str:
     if isinstance(name, int):
         return f"{path}[{name}]"
     return f"{path}.{name}" if path else name
 
 
-def _problems(exc: BaseException, path: str, expected: Any) -> list[Problem]:
+def _text(at: Path) -> str:
+    path = ""
+    for step in at:
+        path = _join(path, step)
+    return path
+
+
+def _located(exc: BaseException, at: Path, expected: Any) -> list[tuple[Path, Problem]]:
+    """Every problem of a structuring failure, with the place in the body it belongs to."""
+    path = _text(at)
     where = path or "body"
-    if isinstance(exc, ValidationError):
-        return list(exc.problems())
+    if isinstance(exc, ValidationError):  # raised by a hook: the whole value at ``at`` failed
+        return [(at, problem) for problem in exc.problems()]
     if isinstance(exc, ForbiddenExtraKeysError):
-        return [Problem(_join(path, key), "unknown_field") for key in sorted(exc.extra_fields)]
+        return [
+            ((*at, key), Problem(_join(path, key), UNKNOWN_FIELD))
+            for key in sorted(exc.extra_fields)
+        ]
     if isinstance(exc, ClassValidationError | IterableValidationError):
-        found: list[Problem] = []
+        found: list[tuple[Path, Problem]] = []
         with_notes, without = exc.group_exceptions()
         for sub, note in with_notes:
             if isinstance(note, AttributeValidationNote):
-                found += _problems(sub, _join(path, note.name), note.type)
+                found += _located(sub, (*at, note.name), note.type)
             elif isinstance(note, IterableValidationNote):
-                found += _problems(sub, _join(path, note.index), note.type)
+                found += _located(sub, (*at, note.index), note.type)
         for sub in without:
-            found += _problems(sub, path, expected)
+            found += _located(sub, at, expected)
         return found
     if isinstance(exc, KeyError):
-        return [Problem(where, "required")]
+        return [(at, Problem(where, "required"))]
     if isinstance(exc, _NulCharacter):
-        return [Problem(where, "control_characters")]
+        return [(at, Problem(where, "control_characters"))]
     attribute = next((a for a in getattr(exc, "args", ()) if isinstance(a, attrs.Attribute)), None)
     if attribute is not None:
-        return [Problem(_join(path, attribute.name), "invalid_value")]
+        return [((*at, attribute.name), Problem(_join(path, attribute.name), "invalid_value"))]
     expected = _without_none(expected)
     if isinstance(expected, type) and issubclass(expected, Enum):
         allowed = ", ".join(str(m.value) for m in expected)
-        return [Problem(where, "not_allowed_value", {"allowed": allowed})]
+        return [(at, Problem(where, "not_allowed_value", {"allowed": allowed}))]
     name = _expected_name(expected)
     if isinstance(exc, ValueError) and name is None:
-        return [Problem(where, "invalid_value")]
-    return [Problem(where, "wrong_type", {"expected": name or "another type"})]
+        return [(at, Problem(where, "invalid_value"))]
+    return [(at, Problem(where, "wrong_type", {"expected": name or "another type"}))]
 
 
 def _without_none(kind: Any) -> Any:
