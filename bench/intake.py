@@ -38,7 +38,7 @@ from dossier.core.branch import Branch
 from dossier.core.caller import Caller
 from dossier.core.contracts.intake import ImportFormat
 from dossier.core.policy import Actor, Role
-from dossier.intake.imports import Importer
+from dossier.intake.imports.importer import Importer
 from dossier.messaging.embedded import NatsServer
 from dossier.storage.db import Database
 from dossier.storage.documents import DocumentStore

@@ -24,7 +24,7 @@ from dossier.core.caller import Caller
 from dossier.core.plugins import PluginHost
 from dossier.core.policy import Actor, Role
 from dossier.intake.handlers import Intake
-from dossier.intake.imports import Importer
+from dossier.intake.imports.importer import Importer
 from dossier.storage.db import Database, create_engine
 from dossier.storage.documents import DocumentStore
 from dossier.storage.keys import MasterKey

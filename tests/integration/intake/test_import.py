@@ -31,7 +31,7 @@ from dossier.core.policy import Role
 from dossier.core.records import IdDocument, LearningNeeds, PersonalDetails
 from dossier.core.student_number import is_valid
 from dossier.intake.handlers import Intake
-from dossier.intake.imports import Importer, ImportProgress
+from dossier.intake.imports.importer import Importer, ImportProgress
 from dossier.messaging.client import DossierClient, RemoteError
 from dossier.messaging.embedded import NatsServer
 from dossier.storage.db import Database, create_engine
@@ -446,24 +446,24 @@ def test_the_intake_service_answers_import_start_status_and_resume_over_nats(
                             source_system="OldSIS",
                         )
                     )
-                    assert (report["state"], report["imported"], report["invalid"]) == (
+                    assert (report.state, report.imported, report.invalid) == (
                         "completed",
                         29,
                         1,
                     )
-                    (problem,) = report["problems"]
-                    assert (problem["row"], problem["column"], problem["rule"]) == (
+                    (problem,) = report.problems
+                    assert (problem.row, problem.column, problem.rule) == (
                         6,
                         "phone",
                         "phone_format",
                     )
-                    assert problem["message"].startswith("phone is not a phone number")
-                    job = GetImportStatus(job_id=report["job_id"])
-                    assert (await client.send(job))["rows_done"] == 30
+                    assert problem.message.startswith("phone is not a phone number")
+                    job = GetImportStatus(job_id=report.job_id)
+                    assert (await client.send(job)).rows_done == 30
                     resumed = await client.send(
-                        ResumeImport(job_id=report["job_id"], content=b64(data))
+                        ResumeImport(job_id=report.job_id, content=b64(data))
                     )
-                    assert resumed["imported"] == 29
+                    assert resumed.imported == 29
                     with pytest.raises(RemoteError) as refused:
                         await DossierClient(nc, elsewhere).send(
                             StartImport(

@@ -14,7 +14,7 @@ from dossier.core import wire
 from dossier.core.caller import Caller
 from dossier.core.contracts.intake import ImportFormat, ImportState, StartImport
 from dossier.intake.handlers import Intake
-from dossier.intake.imports import Importer, ImportProgress
+from dossier.intake.imports.importer import Importer, ImportProgress
 from dossier.intake.service import spec
 from dossier.messaging import headers
 from dossier.messaging.embedded import NatsServer

@@ -14,22 +14,20 @@ from dossier.core.contracts.intake import ImportFormat
 from dossier.core.enums import Gender, IdDocumentType, Locale, StudentStatus
 from dossier.core.messages import DEFAULT_CATALOGUE
 from dossier.core.plugins import PluginHost
-from dossier.intake.imports import (
+from dossier.intake.imports.checks import CheckedRow, RowChecker, column_of
+from dossier.intake.imports.parsing import parse_row
+from dossier.intake.imports.sheets import (
     COLUMNS,
-    CheckedRow,
     FileUnreadable,
     Header,
-    ImportProblem,
-    RowChecker,
     SheetRow,
     cell_text,
     column_letter,
-    column_of,
     map_header,
     open_table,
-    parse_row,
     read_sheet,
 )
+from dossier.storage.repositories.import_jobs import ImportProblem
 
 ENGLISH = [
     "name",

@@ -40,6 +40,7 @@ from dossier.storage.repositories.consents import ConsentRepository
 from dossier.storage.repositories.destruction_requests import DestructionRequestRepository
 from dossier.storage.repositories.disclosures import DisclosureRepository
 from dossier.storage.repositories.feedback import FeedbackRepository
+from dossier.storage.repositories.import_jobs import ImportJobRepository
 from dossier.storage.repositories.legal_holds import LegalHoldRepository
 from dossier.storage.repositories.notifications import NotificationRepository
 from dossier.storage.repositories.registrations import RegistrationRepository
@@ -87,6 +88,7 @@ class UnitOfWork:
         self.feedback = FeedbackRepository(self.session)
         self.disclosures = DisclosureRepository(self.session)
         self.notifications = NotificationRepository(self.session)
+        self.import_jobs = ImportJobRepository(self.session)
         self.audit = AuditLog(conn)
         self.outbox = Outbox(conn)
         self.numbers = StudentNumbers(self._allocator, conn)

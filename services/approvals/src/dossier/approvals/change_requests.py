@@ -19,12 +19,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 
-from dossier.approvals.base import Base, decoded, hide_unless, page_limit
 from dossier.approvals.notices import code_hash, notify
 from dossier.approvals.views import change_receipt, change_summary, change_view
-from dossier.core.attachments import reference
+from dossier.core.attachments import Attachment, decode_attachment, reference
 from dossier.core.caller import Caller
 from dossier.core.changes import apply_changes, current_value, describe_changes, parse_value
 from dossier.core.changes import render_value as rendered
@@ -39,7 +39,7 @@ from dossier.core.contracts.approvals import (
     ListChanges,
     ListUnconfirmed,
 )
-from dossier.core.enums import ChangeStatus, Decision, DocumentStage
+from dossier.core.enums import ChangeStatus, Decision, DocumentKind, DocumentStage
 from dossier.core.errors import AccessDenied, Problem, ValidationError
 from dossier.core.events import StudentRecordChanged
 from dossier.core.lifecycle import Context, Transitioned
@@ -55,17 +55,41 @@ from dossier.core.lifecycles import (
 )
 from dossier.core.policy import Actor, Operation, Subject
 from dossier.core.records import ChangeRequest, FieldChange, StudentDossier
+from dossier.core.shape import checks_partial
 from dossier.core.views import Masker
+from dossier.core.wire import Partial
 from dossier.storage.audit import AuditSpec
 from dossier.storage.uow import UnitOfWork
+from dossier.storage.usecases import UseCases, hide_unless, page_limit
 
 
-class ChangeHandlers(Base):
+class ChangeHandlers(UseCases):
     # -- submit ------------------------------------------------------------------------------
 
+    def _submission_rules(self, caller: Caller, partial: Partial) -> list[Problem]:
+        """`submit_change`'s checks over a form that failed its shape (`checks_partial`): its
+        well-shaped changes, reason and attachments, against the student's dossier."""
+        number = partial.get("student_number", str)
+        if number is None:
+            return []
+        problems: list[Problem] = []
+        attachments = partial.items("attachments", Attachment)
+        for index, attachment in attachments:
+            problems.extend(decode_attachment(attachment, f"attachments[{index}]")[1])
+        changes = [change for _, change in partial.items("changes", FieldChange)]
+        if partial.ok("changes") and not changes:
+            problems.append(Problem("changes", "required"))
+        dossier = self._reading(
+            lambda uow: self._dossier(uow, caller.actor, Operation.CHANGE_SUBMIT, number)
+        )
+        kinds = {a.kind for _, a in attachments} if partial.ok("attachments") else None
+        found, _, _ = self._change_problems(dossier, partial.get("reason", str), changes, kinds)
+        return problems + found
+
+    @checks_partial(_submission_rules)
     def submit_change(self, caller: Caller, command: SubmitChange) -> ChangeReceipt:
         """提交《信息变更申请表》: validated now, so a malformed phone is known at once."""
-        contents = decoded(command.attachments)
+        contents = _decoded(command.attachments)
         refs = tuple(reference(attachment, data) for attachment, data in contents)
         if not command.changes:
             raise ValidationError([Problem("changes", "required")])
@@ -74,27 +98,12 @@ class ChangeHandlers(Base):
             dossier = self._dossier(
                 uow, caller.actor, Operation.CHANGE_SUBMIT, command.student_number
             )
-            rules = self._rules(dossier.branch)
-            problems: list[Problem] = []
-            reason, values = "", {}
-            try:
-                reason = self._texts(dossier.branch, {"reason": command.reason})["reason"]
-            except ValidationError as error:
-                problems.extend(error.problems())
-            try:
-                values = rules.validate_change(
-                    dossier, command.changes, self._today(dossier.branch)
-                )
-            except ValidationError as error:
-                problems.extend(error.problems())
-            missing = rules.required_documents(DocumentStage.CHANGE) - {r.kind for r in refs}
-            problems.extend(
-                Problem("attachments", "document_required", {"kind": kind.value})
-                for kind in sorted(missing)
+            problems, reason, values = self._change_problems(
+                dossier, command.reason, command.changes, {r.kind for r in refs}
             )
             if problems:
                 raise ValidationError(problems)
-            ctx = self._ctx(caller, "submitted")
+            ctx = self._context(caller, "submitted")
             change = ChangeRequest(
                 id=str(uuid.uuid4()),
                 student_number=dossier.student_number,
@@ -115,6 +124,37 @@ class ChangeHandlers(Base):
             return change_receipt(change)
 
         return self._changing(caller, command, ChangeReceipt, work)
+
+    def _change_problems(
+        self,
+        dossier: StudentDossier,
+        reason: str | None,
+        changes: Sequence[FieldChange],
+        kinds: set[DocumentKind] | None,
+    ) -> tuple[list[Problem], str, dict[str, object]]:
+        """A change request's reason, changes and evidence (the kinds filed) against the
+        dossier: every problem, the normalised reason and the parsed values. A reason or
+        kinds that are None, or no changes, failed their shape and are not checked."""
+        rules = self._rules(dossier.branch)
+        problems: list[Problem] = []
+        text, values = "", {}
+        if reason is not None:
+            try:
+                text = self._texts(dossier.branch, {"reason": reason})["reason"]
+            except ValidationError as error:
+                problems.extend(error.problems())
+        if changes:
+            try:
+                values = rules.validate_change(dossier, changes, self._today(dossier.branch))
+            except ValidationError as error:
+                problems.extend(error.problems())
+        if kinds is not None:
+            missing = rules.required_documents(DocumentStage.CHANGE) - kinds
+            problems.extend(
+                Problem("attachments", "document_required", {"kind": kind.value})
+                for kind in sorted(missing)
+            )
+        return problems, text, values
 
     # -- read --------------------------------------------------------------------------------
 
@@ -137,7 +177,7 @@ class ChangeHandlers(Base):
             subject = Subject(student_number=query.student_number)
             number = query.student_number
             hide_unless(
-                caller.actor, Operation.CHANGE_READ, branch.code, subject, "student", number
+                caller.actor, Operation.CHANGE_READ, branch.code, "student", number, subject
             )
 
         def work(uow: UnitOfWork) -> list[ChangeRequest]:
@@ -185,7 +225,7 @@ class ChangeHandlers(Base):
             )
             required = {"comment": command.comment} if command.decision is Decision.REJECT else {}
             texts = self._texts(change.branch, required, {"comment": command.comment})
-            ctx = self._ctx(caller, texts["comment"])
+            ctx = self._context(caller, texts["comment"])
             dossier = uow.students.get(change.student_number)
             if command.decision is Decision.REJECT:
                 return change_receipt(self._reject(uow, change, dossier, ctx))
@@ -291,7 +331,7 @@ class ChangeHandlers(Base):
         def work(uow: UnitOfWork) -> ChangeReceipt:
             change = self._change(uow, caller.actor, Operation.CHANGE_REVIEW, command.change_id)
             comment = self._texts(change.branch, {}, {"comment": command.comment})["comment"]
-            ctx = self._ctx(caller, comment)
+            ctx = self._context(caller, comment)
             CHANGE.target(change.status, "rebase", change, ctx)  # a submitted one only
             dossier = uow.students.get(change.student_number)
             requested = [FieldChange(field=c.field, after=c.after) for c in change.changes]
@@ -313,7 +353,7 @@ class ChangeHandlers(Base):
             change = self._change(uow, caller.actor, Operation.CHANGE_ANSWER, command.change_id)
             required = {} if command.confirm else {"reason": command.reason}
             reason = self._texts(change.branch, required, {"reason": command.reason})["reason"]
-            ctx = self._ctx(caller, reason or "confirmed")
+            ctx = self._context(caller, reason or "confirmed")
             if not uow.notifications.consume(change.id, code_hash(command.token), ctx.at):
                 raise AccessDenied(Operation.CHANGE_ANSWER.value, "confirmation_token_invalid")
             if command.confirm:
@@ -356,7 +396,7 @@ class ChangeHandlers(Base):
             student_number=change.student_number,
             requested_by=change.requested_by if deciding else None,
         )
-        hide_unless(actor, operation, change.branch, subject, "change_request", change_id)
+        hide_unless(actor, operation, change.branch, "change_request", change_id, subject)
         return change
 
 
@@ -378,3 +418,16 @@ def _reverting(change: ChangeRequest, dossier: StudentDossier) -> dict[str, obje
         if not problems:
             restore[path] = value
     return restore
+
+
+def _decoded(attachments: Sequence[Attachment]) -> list[tuple[Attachment, bytes]]:
+    """Every attachment's bytes, or every problem with them (paths ``attachments[i]…``)."""
+    problems: list[Problem] = []
+    found: list[tuple[Attachment, bytes]] = []
+    for index, attachment in enumerate(attachments):
+        data, wrong = decode_attachment(attachment, f"attachments[{index}]")
+        problems.extend(wrong)
+        found.append((attachment, data))
+    if problems:
+        raise ValidationError(problems)
+    return found

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import uuid
 
-from dossier.approvals.base import Base
 from dossier.approvals.views import consent_view, disclosure_view
 from dossier.core.caller import Caller
 from dossier.core.changes import CHANGEABLE
@@ -33,6 +32,7 @@ from dossier.core.records import Consent, Disclosure
 from dossier.core.views import student_only
 from dossier.storage.audit import AuditSpec
 from dossier.storage.uow import UnitOfWork
+from dossier.storage.usecases import UseCases
 
 DISCLOSABLE = frozenset(
     {
@@ -51,7 +51,7 @@ DISCLOSABLE = frozenset(
 """What a disclosure may name: a dossier field (``personal.name``), a group, or a collection."""
 
 
-class ConsentHandlers(Base):
+class ConsentHandlers(UseCases):
     def record_consent(self, caller: Caller, command: RecordConsent) -> ConsentView:
         """记录同意 for a purpose; under 14 it must be the guardian's."""
         if student_only(caller.actor) and command.given_by is not ConsentGiver.STUDENT:
@@ -62,7 +62,7 @@ class ConsentHandlers(Base):
             dossier = self._dossier(
                 uow, caller.actor, Operation.CONSENT_MANAGE, command.student_number
             )
-            ctx = self._ctx(caller, "consent given")
+            ctx = self._context(caller, "consent given")
             consent = Consent(
                 id=str(uuid.uuid4()),
                 student_number=dossier.student_number,
@@ -93,7 +93,9 @@ class ConsentHandlers(Base):
                 kind="consent",
                 ref=consent.id,
             )
-            moved = withdraw_consent(dossier, consent.id, self._ctx(caller, "consent withdrawn"))
+            moved = withdraw_consent(
+                dossier, consent.id, self._context(caller, "consent withdrawn")
+            )
             uow.apply(
                 moved,
                 AuditSpec(action="consent.withdrawn", fields=("consents",), subject=consent.id),
@@ -132,7 +134,7 @@ class ConsentHandlers(Base):
                 uow, caller.actor, Operation.DISCLOSURE_RECORD, command.student_number
             )
             recipient = self._texts(dossier.branch, {"recipient": command.recipient})["recipient"]
-            ctx = self._ctx(caller, "disclosed")
+            ctx = self._context(caller, "disclosed")
             disclosure = Disclosure(
                 id=str(uuid.uuid4()),
                 student_number=dossier.student_number,

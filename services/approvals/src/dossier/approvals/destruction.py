@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 
-from dossier.approvals.base import Base, hide_unless
 from dossier.approvals.views import destruction_view, hold_view
 from dossier.core.caller import Caller
 from dossier.core.commands import LiftLegalHold, ReviewDestruction, SetLegalHold, SubmitDestruction
@@ -37,11 +36,12 @@ from dossier.core.policy import Actor, Operation, Subject
 from dossier.core.records import DestructionRequest, LegalHold
 from dossier.storage.audit import AuditSpec
 from dossier.storage.uow import UnitOfWork
+from dossier.storage.usecases import UseCases, hide_unless
 
 OPEN = frozenset({DestructionStatus.SUBMITTED, DestructionStatus.APPROVED})
 
 
-class DestructionHandlers(Base):
+class DestructionHandlers(UseCases):
     def submit_destruction(self, caller: Caller, command: SubmitDestruction) -> DestructionView:
         """提交《资料销毁申请表》: by the student or staff for them, once completed or withdrawn."""
 
@@ -50,7 +50,7 @@ class DestructionHandlers(Base):
                 uow, caller.actor, Operation.DESTRUCTION_SUBMIT, command.student_number
             )
             reason = self._texts(dossier.branch, {"reason": command.reason})["reason"]
-            ctx = self._ctx(caller, reason)
+            ctx = self._context(caller, reason)
             request = DestructionRequest(
                 id=str(uuid.uuid4()),
                 student_number=dossier.student_number,
@@ -76,7 +76,7 @@ class DestructionHandlers(Base):
                 uow, caller.actor, Operation.DESTRUCTION_REVIEW, command.request_id, deciding=True
             )
             reason = self._texts(request.branch, {"reason": command.reason})["reason"]
-            ctx = self._ctx(caller, reason)
+            ctx = self._context(caller, reason)
             if command.decision is Decision.APPROVE:
                 moved, action = approve_destruction(request, ctx), "destruction.approved"
             else:
@@ -101,7 +101,7 @@ class DestructionHandlers(Base):
         else:
             subject = Subject(student_number=number)
             hide_unless(
-                caller.actor, Operation.DESTRUCTION_READ, branch.code, subject, "student", number
+                caller.actor, Operation.DESTRUCTION_READ, branch.code, "student", number, subject
             )
 
         def work(uow: UnitOfWork) -> DestructionPage:
@@ -129,7 +129,7 @@ class DestructionHandlers(Base):
                 uow, caller.actor, Operation.HOLD_MANAGE, command.student_number
             )
             reason = self._texts(dossier.branch, {"reason": command.reason})["reason"]
-            ctx = self._ctx(caller, reason)
+            ctx = self._context(caller, reason)
             hold = LegalHold(
                 id=str(uuid.uuid4()),
                 student_number=dossier.student_number,
@@ -148,10 +148,10 @@ class DestructionHandlers(Base):
             hold = uow.legal_holds.get(command.hold_id)
             subject = Subject(student_number=hold.student_number)
             hide_unless(
-                caller.actor, Operation.HOLD_MANAGE, hold.branch, subject, "legal_hold", hold.id
+                caller.actor, Operation.HOLD_MANAGE, hold.branch, "legal_hold", hold.id, subject
             )
             reason = self._texts(hold.branch, {"reason": command.reason})["reason"]
-            lifted = lift_legal_hold(hold, self._ctx(caller, reason))
+            lifted = lift_legal_hold(hold, self._context(caller, reason))
             uow.apply(lifted, AuditSpec(action="hold.lifted"))
             return hold_view(lifted.record)
 
@@ -183,7 +183,7 @@ class DestructionHandlers(Base):
             student_number=request.student_number,
             requested_by=request.requested_by if deciding else None,
         )
-        hide_unless(actor, operation, request.branch, subject, "destruction_request", request_id)
+        hide_unless(actor, operation, request.branch, "destruction_request", request_id, subject)
         return request
 
     def _view(self, uow: UnitOfWork, request: DestructionRequest, actor: Actor) -> DestructionView:

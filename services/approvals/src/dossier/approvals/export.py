@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable
 
-from dossier.approvals.base import Base
 from dossier.approvals.views import (
     change_view,
     consent_view,
@@ -27,6 +26,7 @@ from dossier.core.views import Masker
 from dossier.storage.audit import AuditSpec
 from dossier.storage.objects import ObjectNotFound
 from dossier.storage.uow import UnitOfWork
+from dossier.storage.usecases import UseCases
 
 SECTIONS = (
     "personal",
@@ -43,7 +43,7 @@ SECTIONS = (
 )
 
 
-class ExportHandlers(Base):
+class ExportHandlers(UseCases):
     def export_dossier(self, caller: Caller, query: ExportDossier) -> DossierExport:
         actor = caller.actor
 

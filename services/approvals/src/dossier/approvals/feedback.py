@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 
-from dossier.approvals.base import Base, hide_unless, page_limit
 from dossier.approvals.views import feedback_view
 from dossier.core.caller import Caller
 from dossier.core.commands import RespondFeedback, SubmitFeedback
@@ -27,16 +26,17 @@ from dossier.core.contracts.approvals import (
 from dossier.core.errors import Problem, ValidationError
 from dossier.core.lifecycle import Context
 from dossier.core.lifecycles import respond_feedback, submit_feedback
-from dossier.core.policy import Operation, Subject
+from dossier.core.policy import Operation
 from dossier.core.records import Feedback
 from dossier.storage.audit import AuditSpec
 from dossier.storage.uow import UnitOfWork
+from dossier.storage.usecases import UseCases, hide_unless, page_limit
 
 ANONYMOUS = "anonymous"
 TOPIC_MAX = 64
 
 
-class FeedbackHandlers(Base):
+class FeedbackHandlers(UseCases):
     def submit_feedback(self, caller: Caller, command: SubmitFeedback) -> FeedbackReceipt:
         branch = self._branch(command.branch)
         self._require(caller.actor, Operation.FEEDBACK_SUBMIT, branch.code)
@@ -77,11 +77,9 @@ class FeedbackHandlers(Base):
 
         def work(uow: UnitOfWork) -> FeedbackView:
             item = uow.feedback.get(command.feedback_id)
-            hide_unless(
-                caller.actor, Operation.FEEDBACK_MANAGE, item.branch, Subject(), "feedback", item.id
-            )
+            hide_unless(caller.actor, Operation.FEEDBACK_MANAGE, item.branch, "feedback", item.id)
             response = self._texts(item.branch, {"response": command.response})["response"]
-            answered = respond_feedback(item, response, self._ctx(caller, "answered"))
+            answered = respond_feedback(item, response, self._context(caller, "answered"))
             uow.apply(answered, AuditSpec(action="feedback.responded"))
             return feedback_view(answered.record)
 

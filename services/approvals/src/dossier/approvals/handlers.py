@@ -15,7 +15,6 @@ would too.
 
 from __future__ import annotations
 
-from dossier.approvals.base import utc_now
 from dossier.approvals.change_requests import ChangeHandlers
 from dossier.approvals.consents import ConsentHandlers
 from dossier.approvals.destruction import DestructionHandlers
@@ -25,6 +24,7 @@ from dossier.approvals.notices import NotificationHandlers
 from dossier.approvals.statuses import StatusHandlers
 from dossier.approvals.trail import AuditTrailHandlers
 from dossier.core.caller import Caller
+from dossier.storage.usecases import utc_now
 
 __all__ = ["Approvals", "Caller", "utc_now"]
 

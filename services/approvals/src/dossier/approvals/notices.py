@@ -22,7 +22,6 @@ import hmac
 import uuid
 from datetime import datetime
 
-from dossier.approvals.base import Base, page_limit
 from dossier.core.caller import Caller
 from dossier.core.contracts.approvals import ListNotifications, NotificationPage, NotificationView
 from dossier.core.hookspecs import Notice
@@ -32,6 +31,7 @@ from dossier.core.views import student_only
 from dossier.storage import crypto
 from dossier.storage.repositories.notifications import TOKEN_PLACEHOLDER, StoredNotification
 from dossier.storage.uow import UnitOfWork
+from dossier.storage.usecases import UseCases, page_limit
 
 CHANNELS = ("outbox",)
 CODE_PURPOSE = "dossier/confirmation-code"
@@ -104,7 +104,7 @@ def shown_text(item: StoredNotification, data_key: bytes | None) -> str:
     return item.text.replace(TOKEN_PLACEHOLDER, BLANKED if code is None else code)
 
 
-class NotificationHandlers(Base):
+class NotificationHandlers(UseCases):
     def list_notifications(self, caller: Caller, query: ListNotifications) -> NotificationPage:
         """A student's notifications: the student sees the confirmation code, staff never."""
         page_limit(query.limit)

@@ -6,7 +6,6 @@ Destruction is not a classification: it has its own request and approval.
 
 from __future__ import annotations
 
-from dossier.approvals.base import Base
 from dossier.approvals.views import status_view
 from dossier.core.caller import Caller
 from dossier.core.commands import ChangeStudentStatus
@@ -15,9 +14,10 @@ from dossier.core.lifecycles import change_status
 from dossier.core.policy import Operation
 from dossier.storage.audit import AuditSpec
 from dossier.storage.uow import UnitOfWork
+from dossier.storage.usecases import UseCases
 
 
-class StatusHandlers(Base):
+class StatusHandlers(UseCases):
     def change_status(self, caller: Caller, command: ChangeStudentStatus) -> StatusView:
         """By an enrolment officer; an illegal move is refused, never silently ignored."""
 
@@ -27,7 +27,7 @@ class StatusHandlers(Base):
             )
             reason = self._texts(dossier.branch, {"reason": command.reason})["reason"]
             moved = change_status(
-                dossier, command.target, self._ctx(caller, reason, command.effective_date)
+                dossier, command.target, self._context(caller, reason, command.effective_date)
             )
             uow.apply(moved, AuditSpec(action="student.status_changed", fields=("status",)))
             return status_view(moved.record)

@@ -8,14 +8,14 @@ service (a keyed hash of a phone number is still about the phone number).
 
 from __future__ import annotations
 
-from dossier.approvals.base import Base, page_limit
 from dossier.core.caller import Caller
 from dossier.core.contracts.approvals import AuditLine, AuditTrail, AuditTrailView
 from dossier.core.policy import Operation
 from dossier.storage.uow import UnitOfWork
+from dossier.storage.usecases import UseCases, page_limit
 
 
-class AuditTrailHandlers(Base):
+class AuditTrailHandlers(UseCases):
     def audit_trail(self, caller: Caller, query: AuditTrail) -> AuditTrailView:
         page_limit(query.limit)
 

@@ -61,6 +61,8 @@ from dossier.core.enums import RegistrationStatus
 from dossier.core.errors import Problem, ValidationError
 from dossier.core.plugins import PluginHost
 from dossier.core.policy import Actor
+from dossier.core.shape import checks_partial
+from dossier.core.wire import Partial
 from dossier.host.config import Config, load_config
 from dossier.intake import sealing
 from dossier.intake.envelope import (
@@ -74,7 +76,7 @@ from dossier.intake.envelope import (
     read_header,
     seal_envelope,
 )
-from dossier.intake.handlers import prepare_registration
+from dossier.intake.handlers import prepare_registration, submission_problems
 from dossier.messaging import tokens
 from dossier.messaging.connection import connect
 from dossier.messaging.replies import WireError
@@ -201,6 +203,14 @@ class BranchDesk:
         )
         return Accepted(msg_id, header, seal_envelope(header, command, self.recipient, self.signer))
 
+    def partial_problems(self, actor: Actor, partial: Partial) -> list[Problem]:
+        """`accept`'s checks over a submission that failed its shape."""
+        code = partial.get("branch", str)
+        if code is not None and code != self.branch.code:
+            return [Problem("branch", "not_allowed_value", {"allowed": self.branch.code})]
+        at = self.clock()
+        return submission_problems(actor, partial, self.branch, self.rules, submitted_at=at)
+
 
 def receipt(header: EnvelopeHeader) -> EdgeReceipt:
     return EdgeReceipt(
@@ -242,6 +252,10 @@ class EdgeIntake:
         self.stream = edge_stream(desk.branch.code)
         self.subject = edge_subject(desk.branch.code)
 
+    def _submission_rules(self, caller: Caller, partial: Partial) -> list[Problem]:
+        return self.desk.partial_problems(caller.actor, partial)
+
+    @checks_partial(_submission_rules)
     def submit(self, caller: Caller, command: SubmitRegistration) -> EdgeReceipt:
         """The endpoint's handler; runs in a worker thread like every service handler."""
         if caller.idempotency_key is None:

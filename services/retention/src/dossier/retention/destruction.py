@@ -56,12 +56,12 @@ from dossier.core.policy import Actor, Operation, Role, Subject
 from dossier.messaging.events import Poison, Transient
 from dossier.retention import inventory, ledger
 from dossier.retention.certificates import KIND, METHOD, CertificateStore, kept_records
-from dossier.retention.common import Base, hide_unless, utc_now
 from dossier.storage.audit import AuditSpec
 from dossier.storage.db import Database
 from dossier.storage.documents import DocumentStore
 from dossier.storage.objects import ObjectStore, ObjectStoreError
 from dossier.storage.uow import UnitOfWork
+from dossier.storage.usecases import UseCases, hide_unless, page_limit, utc_now
 
 log = logging.getLogger("dossier.retention")
 
@@ -71,7 +71,7 @@ SERVICE_ACTOR = Actor(id="dossier-retention", roles={Role.OPERATOR}, branches={"
 REQUEST_KIND = "destruction_request"
 
 
-class Destruction(Base):
+class Destruction(UseCases):
     def __init__(
         self,
         db: Database,
@@ -84,10 +84,10 @@ class Destruction(Base):
         plugins: PluginHost | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        super().__init__(db, branches, plugins, clock)
+        documents = DocumentStore(objects, documents_bucket)
+        super().__init__(db, branches, documents, plugins, clock)
         self.objects = objects
         self.documents_bucket = documents_bucket
-        self.documents = DocumentStore(objects, documents_bucket)
         self.backups_bucket = backups_bucket
         self.responsible = responsible
 
@@ -101,7 +101,7 @@ class Destruction(Base):
         (``illegal_transition``); requests of branches outside the caller's
         scope are not found.
         """
-        certificate = self._transact(
+        certificate = self._logged(
             Certificate, lambda uow: self._shred(uow, request_id, responsible)
         )
         if certificate.verification is not None and certificate.verification.ok:
@@ -224,7 +224,7 @@ class Destruction(Base):
             )
             return verification
 
-        verification = self._transact(Verification, work)
+        verification = self._logged(Verification, work)
         if not verification.ok:
             failed = [c.name for c in verification.checks if not c.ok]
             log.error(
@@ -312,8 +312,7 @@ class Destruction(Base):
         """The executed destructions of a branch, newest first, with their certificates."""
         branch = self._branch(query.branch)
         self._require(caller.actor, Operation.CERTIFICATE_READ, branch.code)
-        if not 1 <= query.limit <= 200:
-            raise ValidationError([Problem("limit", "not_allowed_value", {"allowed": "1–200"})])
+        page_limit(query.limit)
 
         def work(uow: UnitOfWork) -> CertificatePage:
             store = CertificateStore(uow.connection)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from dossier.core.branch import Branch
 from dossier.core.caller import Caller
 from dossier.core.contracts.retention import (
     AuditCheck,
@@ -14,10 +18,12 @@ from dossier.core.contracts.retention import (
     VerifyAudit,
     VerifyBackup,
 )
-from dossier.core.policy import Operation, require
+from dossier.core.plugins import PluginHost
+from dossier.core.policy import Operation
 from dossier.retention.archive import Manifest
 from dossier.retention.backups import Backups
 from dossier.storage.db import Database
+from dossier.storage.usecases import UseCases, utc_now
 
 
 def summary(manifest: Manifest) -> BackupSummary:
@@ -34,22 +40,31 @@ def summary(manifest: Manifest) -> BackupSummary:
     )
 
 
-class Operations:
-    def __init__(self, db: Database, backups: Backups) -> None:
-        self.db = db
+class Operations(UseCases):
+    """The operator's use cases: backups (``backup.*``) and audit verification."""
+
+    def __init__(
+        self,
+        db: Database,
+        backups: Backups,
+        branches: Mapping[str, Branch] | None = None,
+        plugins: PluginHost | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        super().__init__(db, branches or {}, plugins=plugins, clock=clock)
         self.backups = backups
 
     def create_backup(self, caller: Caller, command: CreateBackup) -> BackupSummary:
-        require(caller.actor, Operation.BACKUP_MANAGE, None)
+        self._require(caller.actor, Operation.BACKUP_MANAGE, None)
         created = self.backups.create(incremental=command.incremental, progress=caller.progress)
         return summary(created)
 
     def list_backups(self, caller: Caller, _: ListBackups) -> BackupList:
-        require(caller.actor, Operation.BACKUP_MANAGE, None)
+        self._require(caller.actor, Operation.BACKUP_MANAGE, None)
         return BackupList(items=tuple(summary(m) for m in self.backups.catalogue()))
 
     def verify_backup(self, caller: Caller, query: VerifyBackup) -> BackupCheck:
-        require(caller.actor, Operation.BACKUP_MANAGE, None)
+        self._require(caller.actor, Operation.BACKUP_MANAGE, None)
         result = self.backups.verify(query.backup_id, progress=caller.progress)
         return BackupCheck(
             backup_id=result.backup_id,
@@ -61,7 +76,7 @@ class Operations:
         )
 
     def verify_audit(self, caller: Caller, query: VerifyAudit) -> AuditCheck:
-        require(caller.actor, Operation.AUDIT_VERIFY, query.branch)
+        self._require(caller.actor, Operation.AUDIT_VERIFY, query.branch)
         report = self.db.verify_audit(query.branch)
         return AuditCheck(
             ok=report.ok,

@@ -63,7 +63,6 @@ from dossier.core.policy import Actor, Operation, authorize
 from dossier.core.progress import Progress
 from dossier.core.records import ReviewFinding, StudentDossier
 from dossier.retention import report
-from dossier.retention.common import Base, hide_unless, utc_now
 from dossier.retention.review_store import (
     FINDING,
     FINDING_KIND,
@@ -78,6 +77,7 @@ from dossier.storage.audit import AuditSpec
 from dossier.storage.db import Database
 from dossier.storage.repositories.student_pages import StudentPage
 from dossier.storage.uow import UnitOfWork
+from dossier.storage.usecases import UseCases, hide_unless, page_limit, utc_now
 
 PAGE_SIZE = 1000
 """Dossiers per transaction of a run: the most a run holds in memory at once."""
@@ -168,7 +168,7 @@ def finding_view(f: StoredFinding) -> FindingView:
     )
 
 
-class Reviews(Base):
+class Reviews(UseCases):
     """The review use cases, callable in-process; the service maps ``review.*`` onto them."""
 
     def __init__(
@@ -179,7 +179,7 @@ class Reviews(Base):
         clock: Callable[[], datetime] = utc_now,
         page_size: int = PAGE_SIZE,
     ) -> None:
-        super().__init__(db, branches, plugins, clock)
+        super().__init__(db, branches, plugins=plugins, clock=clock)
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         self.page_size = page_size
@@ -193,11 +193,11 @@ class Reviews(Base):
         branch = self._branch(command.branch)
         self._require(caller.actor, Operation.REVIEW_RUN, branch.code)
         quarter = self._quarter(command.quarter, branch)
-        run_id = self._transact(str, lambda uow: self._open(uow, branch, quarter, caller.actor))
+        run_id = self._logged(str, lambda uow: self._open(uow, branch, quarter, caller.actor))
         total, done = self._reading(lambda uow: self._extent(uow, run_id, branch))
         progress(Progress("dossiers", done, total))
         reviewed = {"dossiers": done}
-        while not self._transact(
+        while not self._logged(
             bool, lambda uow: self._page(uow, run_id, branch, caller.actor, reviewed)
         ):
             progress(Progress("dossiers", reviewed["dossiers"], total))
@@ -257,7 +257,7 @@ class Reviews(Base):
             return True
         rules = self.plugins.rules_for(branch)
         now = self.clock()
-        today = self._today(branch)
+        today = self._today(branch.code)
         page = StudentPage.load(uow.connection, self.db.vault, numbers)
         count = 0
         found: list[tuple[str, ReviewFinding]] = []
@@ -349,7 +349,7 @@ class Reviews(Base):
             run = store.run(finding.run_id)
             actor = caller.actor
             hide_unless(actor, Operation.REVIEW_RESOLVE, run.branch, FINDING_KIND, finding_id)
-            text = self._text(run.branch, "note", note)
+            text = self._texts(run.branch, {"note": note})["note"]
             ctx = Context(actor=actor.id, reason=text, at=self.clock())
             status = FINDING.target(finding.status, action, finding, ctx)
             closed = attrs.evolve(
@@ -388,7 +388,7 @@ class Reviews(Base):
             run = store.run(command.run_id, lock=True)
             actor = caller.actor
             hide_unless(actor, Operation.REVIEW_SIGN_OFF, run.branch, RUN_KIND, run.id)
-            text = self._text(run.branch, "note", command.note)
+            text = self._texts(run.branch, {"note": command.note})["note"]
             ctx = Context(actor=actor.id, reason=text, at=self.clock())
             status = RUN.target(run.status, "sign_off", run, ctx)
             tally = store.tally(run.id)
@@ -429,8 +429,7 @@ class Reviews(Base):
         return self._reading(work)
 
     def list_findings(self, caller: Caller, query: ListFindings) -> FindingPage:
-        if not 1 <= query.limit <= 500:
-            raise ValidationError([Problem("limit", "not_allowed_value", {"allowed": "1–500"})])
+        page_limit(query.limit, 500)
 
         def work(uow: UnitOfWork) -> FindingPage:
             store = ReviewStore(uow.connection)

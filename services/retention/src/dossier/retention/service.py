@@ -12,9 +12,7 @@ destruction left half-done. ``backup.create``, ``backup.verify`` and
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 from pathlib import Path
@@ -24,7 +22,8 @@ from dossier.core.caller import Caller
 from dossier.core.contracts import retention as api
 from dossier.core.enums import Locale
 from dossier.core.policy import Actor, Role
-from dossier.host.config import Config, load_config
+from dossier.host.config import Config
+from dossier.host.process import Process
 from dossier.host.runtime import object_store, serve
 from dossier.messaging.events import DurableConsumer
 from dossier.messaging.service import ServiceSpec
@@ -93,7 +92,7 @@ def build(config: Config, db: Database) -> tuple[Reviews, Destruction, Operation
         documents_bucket=config.objects.documents_bucket,
         backups_bucket=config.objects.backups_bucket,
     )
-    return reviews, destruction, Operations(db, backups)
+    return reviews, destruction, Operations(db, backups, config.branches)
 
 
 async def periodic(reviews: Reviews, destruction: Destruction, every: float) -> None:
@@ -107,13 +106,7 @@ async def periodic(reviews: Reviews, destruction: Destruction, every: float) -> 
         await asyncio.sleep(every)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="dossier-retention", description=__doc__)
-    parser.add_argument("--config", type=Path, required=True)
-    parser.add_argument("--every", type=float, default=600.0, help="seconds between job runs")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    config = load_config(args.config)
+async def run(_: Path, config: Config) -> None:
     db = Database.open(config.storage, upgrade=False)
     reviews, destruction, operations = build(config, db)
 
@@ -121,18 +114,20 @@ def main(argv: list[str] | None = None) -> None:
         consumer = DurableConsumer(
             nc, js, "retention-destruction", destruction.on_event, filter_subject=DESTRUCTION_EVENTS
         )
+        every = config.retention.jobs_every_s
         return [
             asyncio.create_task(consumer.run()),
-            asyncio.create_task(periodic(reviews, destruction, args.every)),
+            asyncio.create_task(periodic(reviews, destruction, every)),
         ]
 
     try:
-        service = spec(reviews, destruction, operations, Locale.ZH_CN)
-        asyncio.run(serve(config, service, db, extra))
+        await serve(config, spec(reviews, destruction, operations, Locale.ZH_CN), db, extra)
     finally:
         db.dispose()
 
 
+PROCESS = Process("retention", "Dossier retention service", run)
+main = PROCESS.main
+
 if __name__ == "__main__":
-    with contextlib.suppress(KeyboardInterrupt):
-        main()
+    main()

@@ -1,33 +1,48 @@
-"""What every approvals use case shares: who calls, one transaction per change (at most once per
-idempotency key), the branch's rules and calendar, and visibility.
+"""The use-case layer every service shares (beside the unit of work and `transact`).
 
-Records of branches outside the caller's scope, and other students' records
-for a student, are reported as not found, so a caller cannot learn whether
-they exist.
+A service's use cases are methods of a `UseCases` subclass, grouped by area in
+modules (``dossier.approvals.change_requests``, ``dossier.retention.review``,
+``dossier.intake.handlers``…). Each takes the `Caller` first and a request
+(a command or a query) second, and is callable in-process without NATS: this
+is what an embedding application calls, and what ``service.py`` declares for
+each contract. The base offers what they all need:
+
+- who calls: `Caller` (the verified actor, the idempotency key…) and
+  `_context` (the `Context` of a transition: actor, reason, now);
+- the wrappers: `_changing` (one transaction, at most once per idempotency
+  key, the first answer kept with the change), `_logged` (one transaction
+  outside the ledger: a read that writes its audit entry, a step of a long
+  job) and `_reading`;
+- the branch: `_branch`, `_rules`, `_today`, `_texts` (free texts checked by
+  the branch's rules);
+- visibility: `_require` (the role may do the operation in the branch),
+  `_dossier` and `hide_unless` (records out of the caller's reach read as not
+  found, so a caller cannot learn whether they exist).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from dossier.core import wire
-from dossier.core.attachments import Attachment, decode_attachment
 from dossier.core.branch import Branch
 from dossier.core.caller import Caller
-from dossier.core.errors import AccessDenied, DossierError, NotFound, Problem, ValidationError
+from dossier.core.errors import DossierError, NotFound, Problem, ValidationError
 from dossier.core.hookspecs import FieldKind
 from dossier.core.lifecycle import Context
 from dossier.core.plugins import BranchRules, PluginHost
-from dossier.core.policy import Actor, Operation, Subject, authorize, reveal
+from dossier.core.policy import Actor, Operation, Subject, require, reveal
 from dossier.core.records import StudentDossier
 from dossier.storage.db import Database
 from dossier.storage.documents import DocumentStore
 from dossier.storage.idempotency import Once, transact
 from dossier.storage.uow import UnitOfWork
+
+__all__ = ["UseCases", "fingerprint", "hide_unless", "page_limit", "utc_now"]
 
 T = TypeVar("T")
 
@@ -36,22 +51,36 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Base:
-    """The state every handler mix-in uses; `dossier.approvals.handlers.Approvals` combines them."""
+def fingerprint(command: Any) -> str:
+    """What a request asked for, as the idempotency ledger compares it: SHA-256 of the
+    command's ``type`` and its wire bytes."""
+    return hashlib.sha256(f"{command.type}\n".encode() + wire.dumps(command)).hexdigest()
+
+
+class UseCases:
+    """The state and the helpers of a service's use cases: one database, the branches and
+    their rules, a clock, and (for the services that keep documents) the document store."""
 
     def __init__(
         self,
         db: Database,
         branches: Mapping[str, Branch],
-        documents: DocumentStore,
+        documents: DocumentStore | None = None,
         plugins: PluginHost | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.db = db
         self.branches = dict(branches)
-        self.documents = documents
+        self._document_store = documents
         self.plugins = plugins or PluginHost()
         self.clock = clock
+
+    @property
+    def documents(self) -> DocumentStore:
+        """The encrypted document store; a `RuntimeError` where none was given."""
+        if self._document_store is None:
+            raise RuntimeError(f"{type(self).__name__} was built without a document store")
+        return self._document_store
 
     # -- transactions ----------------------------------------------------------------------
 
@@ -66,22 +95,27 @@ class Base:
     ) -> T:
         """Run ``work`` in one transaction, at most once per idempotency key.
 
-        The first answer is kept with the change under (actor, key);
-        ``ledger_actor`` replaces the actor there when it must not be kept
-        (anonymous feedback).
+        The first answer is kept with the change under (actor, key); a retry
+        with the same key and request gets it back, with another request
+        `IdempotencyKeyReused`. ``ledger_actor`` replaces the actor there when
+        it must not be kept (anonymous feedback).
         """
         once = None
         if caller.idempotency_key is not None:
-            fingerprint = hashlib.sha256(
-                f"{command.type}\n".encode() + wire.dumps(command)
-            ).hexdigest()
-            once = Once(ledger_actor or caller.actor.id, caller.idempotency_key, fingerprint)
-
+            once = Once(
+                ledger_actor or caller.actor.id, caller.idempotency_key, fingerprint(command)
+            )
         return self._transact(result_type, work, once)
 
     def _logged(self, result_type: type[T], work: Callable[[UnitOfWork], T]) -> T:
-        """A read that writes its audit entry: committed, never kept in the idempotency ledger."""
+        """``work`` in one committed transaction, never kept in the idempotency ledger: a read
+        that writes its audit entry, or one step of a long job (a review page, a shredding)."""
         return self._transact(result_type, work, None)
+
+    def _reading(self, work: Callable[[UnitOfWork], T]) -> T:
+        """``work`` in a unit of work that is rolled back: reads only."""
+        with self.db.unit_of_work() as uow:
+            return work(uow)
 
     def _transact(
         self, result_type: type[T], work: Callable[[UnitOfWork], T], once: Once | None
@@ -94,16 +128,14 @@ class Base:
 
         return transact(self.db, work, once=once, encode=encode, decode=decode)
 
-    def _reading(self, work: Callable[[UnitOfWork], T]) -> T:
-        with self.db.unit_of_work() as uow:
-            return work(uow)
-
-    def _ctx(self, caller: Caller, reason: str, effective: date | None = None) -> Context:
+    def _context(self, caller: Caller, reason: str, effective: date | None = None) -> Context:
+        """A transition's context: the caller, ``reason``, now, and the effective date."""
         return Context(actor=caller.actor.id, reason=reason, at=self.clock(), effective=effective)
 
     # -- branches --------------------------------------------------------------------------
 
     def _branch(self, code: str, path: str = "branch") -> Branch:
+        """The configured branch ``code``; otherwise a problem at ``path``."""
         branch = self.branches.get(code)
         if branch is None:
             allowed = ", ".join(sorted(self.branches))
@@ -114,13 +146,14 @@ class Base:
         return self.plugins.rules_for(self._branch(code))
 
     def _today(self, code: str) -> date:
+        """Today in the branch's time zone."""
         return self.clock().astimezone(ZoneInfo(self._branch(code).time_zone)).date()
 
     def _texts(
         self, code: str, required: Mapping[str, str], optional: Mapping[str, str] | None = None
     ) -> dict[str, str]:
-        """Free-text inputs (reasons, comments…) checked by the branch's rules, all problems at
-        once; blank required ones are ``required``. The normalised texts by path."""
+        """Free-text inputs (reasons, notes, comments…) checked by the branch's rules, all
+        problems at once; blank required ones are ``required``. The normalised texts by path."""
         rules = self._rules(code)
         today = self._today(code)
         problems: list[Problem] = []
@@ -139,9 +172,9 @@ class Base:
     # -- access ----------------------------------------------------------------------------
 
     def _require(self, actor: Actor, operation: Operation, branch: str | None) -> None:
-        verdict = authorize(actor, operation, branch)
-        if not verdict.allowed:
-            raise AccessDenied(operation.value, verdict.reason or "role_not_permitted")
+        """The actor's role may ``operation`` in ``branch`` (None: chain-wide), or
+        `AccessDenied` — for listings and other requests that name no record."""
+        require(actor, operation, branch)
 
     def _dossier(
         self,
@@ -162,33 +195,29 @@ class Base:
         except DossierError as error:
             tombstone = uow.students.tombstone(student_number)
             if tombstone is not None:  # destroyed: say so, to those who may know it existed
-                hide_unless(actor, operation, tombstone.branch, subject, kind, ref)
+                hide_unless(actor, operation, tombstone.branch, kind, ref, subject)
                 raise error from None
             raise (NotFound(kind, ref) if kind != "student" else error) from None
-        hide_unless(actor, operation, dossier.branch, subject, kind, ref)
+        hide_unless(actor, operation, dossier.branch, kind, ref, subject)
         return dossier
 
 
 def hide_unless(
-    actor: Actor, operation: Operation, branch: str, subject: Subject, kind: str, ref: str
+    actor: Actor,
+    operation: Operation,
+    branch: str,
+    kind: str,
+    ref: str,
+    subject: Subject | None = None,
 ) -> None:
-    """Allowed; or not found (out of scope, another student's); or denied (role, four-eyes)."""
+    """Allowed; or `NotFound` (``kind`` ``ref``) for a record out of the actor's reach —
+    another branch's, another student's; or `AccessDenied` (the role, four-eyes) for one
+    within it. ``subject``: the student the record is about, and who requested it (four-eyes).
+    """
     reveal(actor, operation, branch, kind, ref, subject)
 
 
-def decoded(attachments: Sequence[Attachment]) -> list[tuple[Attachment, bytes]]:
-    """Every attachment's bytes, or every problem with them (paths ``attachments[i]…``)."""
-    problems: list[Problem] = []
-    found: list[tuple[Attachment, bytes]] = []
-    for index, attachment in enumerate(attachments):
-        data, wrong = decode_attachment(attachment, f"attachments[{index}]")
-        problems.extend(wrong)
-        found.append((attachment, data))
-    if problems:
-        raise ValidationError(problems)
-    return found
-
-
-def page_limit(limit: int) -> None:
-    if not 1 <= limit <= 200:
-        raise ValidationError([Problem("limit", "not_allowed_value", {"allowed": "1–200"})])
+def page_limit(limit: int, maximum: int = 200) -> None:
+    """A page size between 1 and ``maximum``, or a problem at ``limit``."""
+    if not 1 <= limit <= maximum:
+        raise ValidationError([Problem("limit", "not_allowed_value", {"allowed": f"1–{maximum}"})])

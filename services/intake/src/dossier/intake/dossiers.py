@@ -1,0 +1,67 @@
+"""学员档案: a dossier, masked for the caller's role, and the search over the blind indexes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from dossier.core.caller import Caller
+from dossier.core.contracts.intake import DossierView, GetDossier, SearchDossiers, SearchResult
+from dossier.core.errors import DossierError, Problem, ValidationError
+from dossier.core.hookspecs import FieldKind
+from dossier.core.plugins import BranchRules
+from dossier.core.policy import Operation
+from dossier.core.records import StudentDossier
+from dossier.core.views import Masker
+from dossier.intake.views import dossier_summary, dossier_view
+from dossier.storage.blind_index import IndexKind
+from dossier.storage.usecases import UseCases
+
+
+class DossierHandlers(UseCases):
+    def get_dossier(self, caller: Caller, query: GetDossier) -> DossierView:
+        with self.db.unit_of_work() as uow:
+            dossier = self._dossier(uow, caller.actor, Operation.DOSSIER_READ, query.student_number)
+        return dossier_view(dossier, Masker(self._rules(dossier.branch), caller.actor))
+
+    def search(self, caller: Caller, query: SearchDossiers) -> SearchResult:
+        """By student number, or (blind indexes) by phone, or by name + birth date + phone."""
+        branch = self._branch(query.branch, "branch")
+        self._require(caller.actor, Operation.DOSSIER_SEARCH, branch.code)
+        rules = self.plugins.rules_for(branch)
+        today = self._today(branch.code)
+        with self.db.unit_of_work() as uow:
+            numbers: set[str] = set()
+            if query.student_number:
+                numbers.add(query.student_number)
+            if query.phone:
+                phone = _checked(rules, FieldKind.PHONE, "phone", query.phone, today)
+                if query.name and query.birth_date:
+                    name = _checked(rules, FieldKind.PERSON_NAME, "name", query.name, today)
+                    numbers.update(
+                        uow.students.find_by_blind_index(
+                            IndexKind.NAME_BIRTH_PHONE, (str(name), query.birth_date, str(phone))
+                        )
+                    )
+                else:
+                    numbers.update(uow.students.find_by_blind_index(IndexKind.PHONE, str(phone)))
+            elif query.name:
+                raise ValidationError(
+                    [Problem("phone", "required")]
+                )  # names are only searchable with phone (blind index)
+            found: list[StudentDossier] = []
+            for number in sorted(numbers):
+                try:
+                    dossier = uow.students.get(number)
+                except DossierError:
+                    continue
+                if dossier.branch == branch.code:
+                    found.append(dossier)
+        mask = Masker(rules, caller.actor)
+        return SearchResult(items=tuple(dossier_summary(d, mask) for d in found))
+
+
+def _checked(rules: BranchRules, kind: FieldKind, path: str, value: str, today: date) -> object:
+    result = rules.check_field(kind, path, value, today)
+    if result.problems:
+        raise ValidationError(result.problems)
+    return result.value
