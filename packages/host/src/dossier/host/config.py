@@ -64,6 +64,8 @@ class RetentionSettings:
     backup_key_file: Path | None = None
     backup_retention_days: int = 30
     backup_part_mb: int = 8
+    jobs_every_s: float = 600.0
+    """How often the retention service starts due quarterly reviews and sweeps destructions."""
 
 
 @frozen(kw_only=True)
@@ -197,6 +199,7 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
             ),
             backup_retention_days=int(retention.get("backup_retention_days", 30)),
             backup_part_mb=int(retention.get("backup_part_mb", 8)),
+            jobs_every_s=float(retention.get("jobs_every_s", 600.0)),
         ),
         metrics=MetricsSettings(
             host=env.get("DOSSIER_METRICS_HOST") or metrics.get("host", "127.0.0.1"),

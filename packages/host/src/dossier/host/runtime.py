@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections.abc import Awaitable, Callable, Sequence
 
 from nats.aio.client import Client
 from nats.js.client import JetStreamContext
 
 from dossier.host.config import Config, ObjectSettings
+from dossier.host.process import until_stopped
 from dossier.messaging.connection import connect
 from dossier.messaging.events import (
     EVENTS_STREAM,
@@ -26,7 +26,6 @@ from dossier.messaging.events import (
     OutboxRelay,
     ensure_streams,
 )
-from dossier.messaging.logs import configure_logging
 from dossier.messaging.metrics import Health, MetricsServer, ServiceMetrics
 from dossier.messaging.service import ServiceRunner, ServiceSpec
 from dossier.messaging.tokens import TokenVerifier, public_key_from
@@ -135,7 +134,6 @@ async def serve(
     config: Config, spec: ServiceSpec, db: Database, extra: Extra | None = None
 ) -> None:
     """Run ``spec`` until SIGTERM/SIGINT, relaying ``db``'s outbox meanwhile."""
-    configure_logging(spec.name)
     metrics = ServiceMetrics(spec.name)
     nc = await connect(config.nats, f"dossier-{spec.name}")
     js = nc.jetstream()
@@ -159,13 +157,8 @@ async def serve(
         log.info("metrics and health", extra={"port": http.port})
     background = await extra(nc, js) if extra is not None else []
     background.append(asyncio.create_task(_watch(spec.name, nc, js, outbox, metrics, health)))
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
     log.info("service ready", extra={"service": spec.name})
-    print(f"dossier-{spec.name} ready", flush=True)
-    await stopping.wait()
+    await until_stopped(spec.name)
     log.info("service stopping", extra={"service": spec.name})
     await runner.stop()
     for task in background:

@@ -5,9 +5,6 @@ dossier-approvals --config dossier-data/dossier.toml
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import logging
 from pathlib import Path
 
 from dossier.approvals import __doc__ as description
@@ -47,7 +44,8 @@ from dossier.core.contracts.approvals import (
     StatusHistory,
 )
 from dossier.core.enums import Locale
-from dossier.host.config import load_config
+from dossier.host.config import Config
+from dossier.host.process import Process
 from dossier.host.runtime import document_store, serve
 from dossier.messaging.service import ServiceSpec
 from dossier.storage.db import Database
@@ -103,21 +101,17 @@ def spec(approvals: Approvals, locale: Locale = Locale.ZH_CN) -> ServiceSpec:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="dossier-approvals", description="Dossier approvals service"
-    )
-    parser.add_argument("--config", type=Path, required=True)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    config = load_config(args.config)
+async def run(_: Path, config: Config) -> None:
     db = Database.open(config.storage)
     approvals = Approvals(db, config.branches, document_store(config.objects))
     try:
-        asyncio.run(serve(config, spec(approvals), db))
+        await serve(config, spec(approvals), db)
     finally:
         db.dispose()
 
+
+PROCESS = Process("approvals", "Dossier approvals service", run)
+main = PROCESS.main
 
 if __name__ == "__main__":
     main()

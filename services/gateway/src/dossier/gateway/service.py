@@ -1,27 +1,25 @@
-"""Run the gateway: ``dossier-gateway --config dossier-data/dossier.toml`` (uvicorn)."""
+"""Run the gateway: ``dossier-gateway --config dossier-data/dossier.toml`` (uvicorn), or
+``dossier-run gateway --config …``."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import uvicorn
 
 from dossier.gateway.app import create_app
 from dossier.gateway.settings import load_settings
-from dossier.messaging.logs import configure_logging
+from dossier.host.config import Config
+from dossier.host.process import Process
 from dossier.storage.db import Database
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="dossier-gateway", description=__doc__)
-    parser.add_argument("--config", type=Path, required=True)
-    args = parser.parse_args(argv)
-    configure_logging("gateway")
-    settings = load_settings(args.config)
+async def run(path: Path, _: Config) -> None:
+    """The web pages until SIGTERM/SIGINT (uvicorn's own handlers drain the connections)."""
+    settings = load_settings(path)
     db = Database.open(settings.config.storage, upgrade=False)
-    try:
-        uvicorn.run(
+    server = uvicorn.Server(
+        uvicorn.Config(
             create_app(settings, db),
             host=settings.host,
             port=settings.port,
@@ -30,9 +28,15 @@ def main(argv: list[str] | None = None) -> None:
             proxy_headers=True,
             server_header=False,
         )
+    )
+    try:
+        await server.serve()
     finally:
         db.dispose()
 
+
+PROCESS = Process("gateway", "Dossier web gateway: forms, student pages, staff console", run)
+main = PROCESS.main
 
 if __name__ == "__main__":
     main()

@@ -5,9 +5,6 @@ dossier-intake --config dossier-data/dossier.toml
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import logging
 from pathlib import Path
 
 from dossier.core.commands import (
@@ -30,11 +27,12 @@ from dossier.core.contracts.intake import (
     StartImport,
 )
 from dossier.core.enums import Locale
-from dossier.host.config import load_config
+from dossier.host.config import Config
+from dossier.host.process import Process
 from dossier.host.runtime import document_store, serve
 from dossier.intake import __doc__ as description
 from dossier.intake.handlers import Intake
-from dossier.intake.imports import Importer
+from dossier.intake.imports.importer import Importer
 from dossier.messaging.service import ServiceSpec
 from dossier.storage.db import Database
 
@@ -71,19 +69,16 @@ def spec(
     )
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="dossier-intake", description="Dossier intake service")
-    parser.add_argument("--config", type=Path, required=True)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    config = load_config(args.config)
+async def run(_: Path, config: Config) -> None:
     db = Database.open(config.storage)
-    intake = Intake(db, config.branches, document_store(config.objects))
     try:
-        asyncio.run(serve(config, spec(intake), db))
+        await serve(config, spec(Intake(db, config.branches, document_store(config.objects))), db)
     finally:
         db.dispose()
 
+
+PROCESS = Process("intake", "Dossier intake service", run)
+main = PROCESS.main
 
 if __name__ == "__main__":
     main()
