@@ -52,12 +52,12 @@ class Process:
         configure_logging(self.name)
         try:
             config = load_config(args.config)
-        except ValidationError as invalid:
+            with contextlib.suppress(KeyboardInterrupt):
+                asyncio.run(self.start(args.config, config))
+        except ValidationError as invalid:  # the file, or the process's own section of it
             for problem in invalid.problems():
                 print(f"{args.config}: {problem.field}: {problem.rule}", file=sys.stderr)
             raise SystemExit(2) from None
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(self.start(args.config, config))
 
 
 async def until_stopped(name: str) -> None:

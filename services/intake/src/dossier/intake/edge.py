@@ -36,8 +36,6 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
-import sys
 import tomllib
 import uuid
 from collections.abc import Callable, Mapping
@@ -63,7 +61,8 @@ from dossier.core.plugins import PluginHost
 from dossier.core.policy import Actor
 from dossier.core.shape import checks_partial
 from dossier.core.wire import Partial
-from dossier.host.config import Config, load_config
+from dossier.host.config import Config
+from dossier.host.process import Process, until_stopped
 from dossier.intake import sealing
 from dossier.intake.envelope import (
     VERSION,
@@ -317,8 +316,9 @@ def edge_branch(config: Config, settings: EdgeSettings) -> Branch:
     return branch
 
 
-async def run_edge(config: Config, settings: EdgeSettings) -> None:
+async def run_edge(path: Path, config: Config) -> None:
     """Serve the branch until SIGTERM/SIGINT; needs only the leaf node, never headquarters."""
+    settings = load_edge_settings(path)
     branch = edge_branch(config, settings)
     desk = BranchDesk(
         branch,
@@ -333,15 +333,13 @@ async def run_edge(config: Config, settings: EdgeSettings) -> None:
     verifier = tokens.TokenVerifier(tokens.public_key_from(config.token_public_key))
     runner = ServiceRunner(nc, edge_spec(edge), verifier)
     await runner.start()
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
     log.info("edge ready", extra={"branch": branch.code, "domain": settings.domain})
-    print(f"dossier-edge {branch.code} ready", flush=True)
-    await stopping.wait()
+    await until_stopped(f"edge {branch.code}")
     await runner.stop()
     await nc.drain()
+
+
+PROCESS = Process("edge", "Dossier branch edge: registrations while headquarters is away", run_edge)
 
 
 def write_new_key(path: Path, private_text: str) -> None:
@@ -353,6 +351,7 @@ def write_new_key(path: Path, private_text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """``--config FILE`` runs the edge (`PROCESS`); the key options make a key and exit."""
     parser = argparse.ArgumentParser(
         prog="python -m dossier.intake.edge", description="Dossier branch edge intake"
     )
@@ -375,16 +374,7 @@ def main(argv: list[str] | None = None) -> None:
         write_new_key(args.new_signing_key, private)
         print(tokens.public_key_text(tokens.private_key_from(private)))
         return
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    try:
-        config = load_config(args.config)
-        settings = load_edge_settings(args.config)
-        edge_branch(config, settings)
-    except ValidationError as invalid:
-        for problem in invalid.problems():
-            print(f"{args.config}: {problem.field}: {problem.rule}", file=sys.stderr)
-        raise SystemExit(2) from None
-    asyncio.run(run_edge(config, settings))
+    PROCESS.main(["--config", str(args.config)])
 
 
 if __name__ == "__main__":

@@ -29,12 +29,9 @@ Configuration, in the headquarters ``dossier.toml``::
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import os
-import signal
-import sys
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -57,7 +54,8 @@ from nats.js.errors import NotFoundError
 from dossier.core.caller import Caller
 from dossier.core.contracts.intake import RegistrationReceipt
 from dossier.core.errors import Conflict, DossierError, Problem, ValidationError
-from dossier.host.config import Config, load_config
+from dossier.host.config import Config
+from dossier.host.process import Process, until_stopped
 from dossier.host.runtime import document_store
 from dossier.intake import sealing
 from dossier.intake.edge import DUPLICATE_WINDOW, KEEP
@@ -247,8 +245,18 @@ def signers_of(branches: Mapping[str, EdgeBranch]) -> dict[str, Ed25519PublicKey
     }
 
 
-async def run_inbox(config: Config, settings: InboxSettings, intake: Intake) -> None:
+async def run_inbox(path: Path, config: Config) -> None:
     """Consume the branches' submissions until SIGTERM/SIGINT."""
+    settings = load_inbox_settings(path)
+    db = Database.open(config.storage)
+    try:
+        intake = Intake(db, config.branches, document_store(config.objects))
+        await consume(config, settings, intake)
+    finally:
+        db.dispose()
+
+
+async def consume(config: Config, settings: InboxSettings, intake: Intake) -> None:
     inbox = EdgeInbox(intake, key_ring(settings.key_files), signers_of(settings.branches))
     nc = await connect(config.nats, INBOX_DURABLE)
     js = nc.jetstream()
@@ -266,40 +274,16 @@ async def run_inbox(config: Config, settings: InboxSettings, intake: Intake) -> 
         ack_wait=60.0,
     )
     consuming = asyncio.create_task(consumer.run())
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
     log.info("edge inbox ready", extra={"branches": sorted(settings.branches)})
-    print("dossier-edge-inbox ready", flush=True)
-    await stopping.wait()
+    await until_stopped("edge-inbox")
     await consumer.close()
     consuming.cancel()
     await asyncio.gather(consuming, return_exceptions=True)
     await nc.drain()
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m dossier.intake.edge_inbox", description="Dossier edge inbox (HQ)"
-    )
-    parser.add_argument("--config", type=Path, required=True)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    try:
-        config = load_config(args.config)
-        settings = load_inbox_settings(args.config)
-    except ValidationError as invalid:
-        for problem in invalid.problems():
-            print(f"{args.config}: {problem.field}: {problem.rule}", file=sys.stderr)
-        raise SystemExit(2) from None
-    db = Database.open(config.storage)
-    try:
-        intake = Intake(db, config.branches, document_store(config.objects))
-        asyncio.run(run_inbox(config, settings, intake))
-    finally:
-        db.dispose()
-
+PROCESS = Process("edge-inbox", "Dossier edge inbox: branch registrations applied at HQ", run_inbox)
+main = PROCESS.main
 
 if __name__ == "__main__":
     main()
