@@ -38,6 +38,7 @@ class Operation(StrEnum):
     REGISTRATION_READ = "registration.read"
     REGISTRATION_REVIEW = "registration.review"
     REGISTRATION_WITHDRAW = "registration.withdraw"
+    REGISTRATION_STATUS = "registration.status"
     DOSSIER_READ = "dossier.read"
     DOSSIER_SEARCH = "dossier.search"
     DOSSIER_EXPORT = "dossier.export"
@@ -85,6 +86,8 @@ GRANTS: Mapping[Operation, frozenset[Role]] = {
         _O.REGISTRATION_READ: {_R.FRONT_DESK, _R.ENROLMENT_OFFICER, _R.APPROVER, _R.ADMIN},
         _O.REGISTRATION_REVIEW: {_R.ENROLMENT_OFFICER, _R.APPROVER, _R.ADMIN},
         _O.REGISTRATION_WITHDRAW: {_R.FRONT_DESK, _R.ENROLMENT_OFFICER, _R.ADMIN},
+        # the applicant (an applicant token is a branch's student role), and the desk helping
+        _O.REGISTRATION_STATUS: {_R.STUDENT, _R.FRONT_DESK, _R.ENROLMENT_OFFICER, _R.ADMIN},
         _O.DOSSIER_READ: {_R.STUDENT, *_STAFF_READERS},
         _O.DOSSIER_SEARCH: _STAFF_READERS,
         _O.DOSSIER_EXPORT: {_R.STUDENT, _R.ENROLMENT_OFFICER, _R.ADMIN},
@@ -141,9 +144,11 @@ FOUR_EYES = frozenset({Operation.CHANGE_REVIEW, Operation.DESTRUCTION_REVIEW})
 
 SELF_SERVICE_ONLY_OWN = frozenset(op for op, roles in GRANTS.items() if Role.STUDENT in roles) - {
     Operation.REGISTRATION_SUBMIT,
+    Operation.REGISTRATION_STATUS,
     Operation.FEEDBACK_SUBMIT,
 }
-"""Operations a student may perform only on their own record."""
+"""Operations a student may perform only on their own record. An applicant has none yet:
+they submit, and check their registration with its reference and their birth date."""
 
 
 def _roles(values: Iterable[Role]) -> frozenset[Role]:

@@ -18,16 +18,25 @@ from dossier.core.branch import Branch
 from dossier.core.caller import Caller
 from dossier.core.commands import ReviewRegistration, SubmitRegistration, WithdrawRegistration
 from dossier.core.contracts.intake import (
+    CheckRegistration,
     DuplicateHint,
     GetRegistration,
     ListRegistrations,
     RegistrationPage,
     RegistrationReceipt,
+    RegistrationStatusView,
     RegistrationView,
     ReviewOutcome,
 )
 from dossier.core.enums import Channel, Decision, DocumentStage
-from dossier.core.errors import AccessDenied, DossierError, Problem, ValidationError
+from dossier.core.errors import (
+    AccessDenied,
+    Destroyed,
+    DossierError,
+    NotFound,
+    Problem,
+    ValidationError,
+)
 from dossier.core.lifecycle import Context
 from dossier.core.lifecycles import (
     accept_registration,
@@ -125,6 +134,32 @@ class RegistrationHandlers(UseCases):
             duplicates = self._duplicates(uow, registration)
         mask = Masker(self._rules(registration.branch), caller.actor)
         return registration_view(registration, mask, duplicates)
+
+    def registration_status(
+        self, caller: Caller, query: CheckRegistration
+    ) -> RegistrationStatusView:
+        """The status for the reference and birth date on file; anything else (no such
+        reference, another birth date, another branch's, destroyed) is the same not_found,
+        so the answer tells a stranger nothing about who registered."""
+        unknown = NotFound("registration", query.registration_id)
+        with self.db.unit_of_work() as uow:
+            try:
+                registration = uow.registrations.get(query.registration_id)
+            except (NotFound, Destroyed):
+                raise unknown from None
+        try:
+            hide_unless(
+                caller.actor,
+                Operation.REGISTRATION_STATUS,
+                registration.branch,
+                "registration",
+                query.registration_id,
+            )
+        except NotFound:
+            raise unknown from None
+        if registration.applicant.birth_date != query.birth_date:
+            raise unknown
+        return RegistrationStatusView(registration_id=registration.id, status=registration.status)
 
     def list_registrations(self, caller: Caller, query: ListRegistrations) -> RegistrationPage:
         branch = self._branch(query.branch, "branch")

@@ -17,6 +17,7 @@ from dossier.core.commands import (
 )
 from dossier.core.contracts.intake import (
     AddDocument,
+    CheckRegistration,
     GetDocument,
     GetDossier,
     GetImportStatus,
@@ -53,6 +54,7 @@ def spec(
             SubmitRegistration: intake.submit_registration,
             ListRegistrations: intake.list_registrations,
             GetRegistration: intake.get_registration,
+            CheckRegistration: intake.registration_status,
             ReviewRegistration: intake.review_registration,
             WithdrawRegistration: intake.withdraw_registration,
             GetDossier: intake.get_dossier,

@@ -45,6 +45,17 @@ class GetRegistration:
 
 
 @frozen(kw_only=True)
+class CheckRegistration:
+    """An applicant checks where their registration stands (报名进度查询): the reference on
+    their receipt and their birth date. The answer is the status only; an unknown reference
+    and a wrong birth date answer the same ``not_found``."""
+
+    type: ClassVar[str] = "registration.status"
+    registration_id: str
+    birth_date: date
+
+
+@frozen(kw_only=True)
 class ListRegistrations:
     """The review queue (待审核): a branch's registrations, oldest first."""
 
@@ -165,6 +176,14 @@ class RegistrationReceipt:
     branch: str
     status: RegistrationStatus
     submitted_at: datetime
+
+
+@frozen(kw_only=True)
+class RegistrationStatusView:
+    """Where a registration stands, and nothing personal."""
+
+    registration_id: str
+    status: RegistrationStatus
 
 
 @frozen(kw_only=True)
@@ -338,6 +357,7 @@ CONTRACTS: tuple[Contract, ...] = (
     ),
     _(ListRegistrations, _O.REGISTRATION_READ, RegistrationPage, changes=False),
     _(GetRegistration, _O.REGISTRATION_READ, RegistrationView, changes=False),
+    _(CheckRegistration, _O.REGISTRATION_STATUS, RegistrationStatusView, changes=False),
     _(ReviewRegistration, _O.REGISTRATION_REVIEW, ReviewOutcome, changes=True),
     _(WithdrawRegistration, _O.REGISTRATION_WITHDRAW, ReviewOutcome, changes=True),
     # the dossier (学员档案): details, courses, payments, documents
