@@ -24,9 +24,9 @@ HEADERS: dict[str, Any] = {
     "properties": {
         "Dossier-Actor": {
             "type": "string",
-            "description": "The actor token: a JWT signed with Ed25519 (alg EdDSA), "
-            "iss 'dossier', aud 'dossier-services', claims sub (actor id), roles, "
-            "branches, student_number (students only), iat, exp (docs/architecture.md).",
+            "description": "The actor token: a JWT signed with Ed25519 (alg EdDSA); iss and "
+            "aud 'dossier'; claims sub (actor id), roles, branches ('*': the chain), sn "
+            "(student number, students only), iat, exp, jti (docs/architecture.md).",
         },
         "Idempotency-Key": {
             "type": "string",
