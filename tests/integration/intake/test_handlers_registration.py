@@ -204,11 +204,6 @@ def test_bad_attachments_are_reported_by_index_and_nothing_is_filed(
     assert sorted(p for p in (tmp_path / "objects").rglob("*") if p.is_file()) == files_before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: prepare_registration raises on the attachments' problems before the branch's "
-    "rules run, so a form with a bad attachment and a bad field reports only the attachment",
-)
 def test_attachment_and_field_problems_are_reported_together(intake: Intake) -> None:
     form = submission(
         applicant=applicant(phone="12345"), attachments=(attachment(sha256="0" * 64),)
@@ -603,13 +598,6 @@ def test_the_same_name_birth_date_and_phone_as_a_student_elsewhere_is_found(
     ).student_number not in {None, number}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (hint label): Intake._duplicates labels each match with the first probe that "
-    "hits, and a name + birth date + phone match always hits the phone probe first, so "
-    "matched_on='name_birth_phone' is never reported; a sibling sharing a parent's phone and "
-    "the same person look alike to the reviewer",
-)
 def test_a_hint_names_the_strongest_identifier_that_matched(intake: Intake) -> None:
     first = submitted(intake, 1)
     sibling = applicant(2, name="Zhang Weiming", birth_date=date(2003, 4, 4), phone=mobile(1))

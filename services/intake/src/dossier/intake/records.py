@@ -67,9 +67,11 @@ class RecordHandlers(UseCases):
 
     def end_course(self, caller: Caller, command: EndCourse) -> DossierChanged:
         def end(dossier: StudentDossier) -> StudentDossier:
-            ids = [e.id for e in dossier.enrolments]
-            if command.enrolment_id not in ids:
+            found = [e for e in dossier.enrolments if e.id == command.enrolment_id]
+            if not found:
                 raise NotFound("enrolment", command.enrolment_id)
+            if command.ended_on < found[0].starts_on:  # as enrol_course refuses it
+                raise ValidationError([Problem("ended_on", "invalid_date")])
             return attrs.evolve(
                 dossier,
                 enrolments=tuple(
@@ -226,13 +228,19 @@ def _course_problems(
     return problems
 
 
+AMOUNT_MINOR_MAX = 2**63 - 1
+"""The amount column's range (BIGINT): a larger amount is refused as a problem, never by the
+database."""
+
+
 def _payment_problems(
     receipt_ref: str | None, amount_minor: int | None, currency: str | None
 ) -> list[Problem]:
     """缴费's checks; a value that is None (failed its shape) is not checked."""
     problems = [] if receipt_ref is None else _too_long("receipt_ref", receipt_ref, RECEIPT_REF_MAX)
-    if amount_minor is not None and amount_minor <= 0:
-        problems.append(Problem("amount_minor", "not_allowed_value", {"allowed": "> 0"}))
+    if amount_minor is not None and not 0 < amount_minor <= AMOUNT_MINOR_MAX:
+        allowed = f"1–{AMOUNT_MINOR_MAX}"
+        problems.append(Problem("amount_minor", "not_allowed_value", {"allowed": allowed}))
     if currency is not None and not CURRENCY.fullmatch(currency.upper()):
         expected = "a three-letter currency code (ISO 4217)"
         problems.append(Problem("currency", "wrong_type", {"expected": expected}))

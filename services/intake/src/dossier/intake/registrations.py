@@ -256,16 +256,18 @@ class RegistrationHandlers(UseCases):
         return registration
 
     def _duplicates(self, uow: UnitOfWork, registration: Registration) -> tuple[DuplicateHint, ...]:
-        """Chain-wide: the same ID document, phone, or name + birth date + phone."""
+        """Chain-wide: the same ID document, name + birth date + phone, or phone. Each hint
+        names the strongest of them that matched (probes go strongest first), so the reviewer
+        can tell the same person from a sibling who gave a parent's phone."""
         applicant = registration.applicant
         probes: list[tuple[str, IndexKind, Any]] = [
             ("id_document", IndexKind.ID_DOCUMENT, applicant.id_document),
-            ("phone", IndexKind.PHONE, applicant.phone),
             (
                 "name_birth_phone",
                 IndexKind.NAME_BIRTH_PHONE,
                 (applicant.name, applicant.birth_date, applicant.phone),
             ),
+            ("phone", IndexKind.PHONE, applicant.phone),
         ]
         hints: dict[tuple[str | None, str | None], str] = {}
         for label, kind, value in probes:
@@ -297,10 +299,9 @@ def prepare_registration(
     a branch refuses exactly what headquarters would.
     """
     _may_submit(actor, branch)
-    refused = _channel_problems(actor, command.channel)
-    if refused:
-        raise ValidationError(refused)
-    contents = _decoded(command.attachments)
+    problems = _channel_problems(actor, command.channel)
+    contents, bad_files = _decoding(command.attachments)
+    problems.extend(bad_files)
     draft = Registration(
         id=registration_id,
         branch=branch.code,
@@ -313,7 +314,13 @@ def prepare_registration(
         submitted_at=submitted_at,
     )
     today = submitted_at.astimezone(ZoneInfo(branch.time_zone)).date()
-    return rules.validate_registration(draft, today), contents
+    try:  # the rules see every attachment's declared kind, even one whose bytes are bad
+        registration = rules.validate_registration(draft, today)
+    except ValidationError as invalid:
+        problems.extend(invalid.problems())
+    if problems:
+        raise ValidationError(problems)
+    return registration, contents
 
 
 def submission_problems(
@@ -365,15 +372,23 @@ def _decoded(
     attachments: Sequence[Attachment], prefix: str | None = "attachments"
 ) -> list[tuple[Attachment, bytes]]:
     """Every attachment's bytes, or every problem with them (paths under ``prefix``)."""
+    decoded, problems = _decoding(attachments, prefix)
+    if problems:
+        raise ValidationError(problems)
+    return decoded
+
+
+def _decoding(
+    attachments: Sequence[Attachment], prefix: str | None = "attachments"
+) -> tuple[list[tuple[Attachment, bytes]], list[Problem]]:
+    """Each attachment with its bytes (empty where they are bad), and every problem found."""
     problems: list[Problem] = []
     decoded: list[tuple[Attachment, bytes]] = []
     for index, attachment in enumerate(attachments):
         data, found = decode_attachment(attachment, f"{prefix}[{index}]" if prefix else "")
         problems.extend(found)
         decoded.append((attachment, data))
-    if problems:
-        raise ValidationError(problems)
-    return decoded
+    return decoded, problems
 
 
 def _personal_values(person: Any) -> dict[str, object]:
