@@ -14,6 +14,7 @@ from pathlib import Path
 
 from dossier.core.contracts import CATALOGUE
 from dossier.core.contracts.asyncapi import document
+from dossier.core.policy import GRANTS
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 ASYNCAPI = DOCS / "asyncapi.json"
@@ -23,8 +24,8 @@ INTRO = """# Endpoints
 
 Every request Dossier's services answer, by service: the verb (the subject is
 `dossier.<service>.<verb>`), the request and view types (in `dossier.core.commands` and
-`dossier.core.contracts.<service>`), the policy operation that guards it
-(`dossier.core.policy.GRANTS` says which roles hold it), and whether it changes data (then it
+`dossier.core.contracts.<service>`), the policy operation that guards it and the roles
+that hold it (`dossier.core.policy.GRANTS`; students on their own record), and whether it changes data (then it
 needs an `Idempotency-Key` header). Each endpoint's `$SRV.INFO` metadata carries the same,
 with the request and response JSON Schemas; [asyncapi.json](asyncapi.json) describes the whole
 bus (requests, replies, errors, headers, events, progress) as an AsyncAPI 3 document.
@@ -41,15 +42,16 @@ def endpoints_text() -> str:
     out = [INTRO]
     for service in CATALOGUE.services:
         out.append(f"\n## {service}\n\n")
-        out.append("| verb | request → view | operation | changes | what |\n")
+        out.append("| verb | request → view | operation (roles) | changes | what |\n")
         out.append("|---|---|---|---|---|\n")
         for c in CATALOGUE.service(service):
             changes = "yes" if c.changes else "no"
             extra = " (progress events)" if c.progress else ""
             what = c.summary.replace("|", "/") + extra
+            roles = ", ".join(sorted(role.value for role in GRANTS[c.operation]))
             out.append(
                 f"| `{c.verb}` | `{c.request.__name__}` → `{c.result.__name__}` "
-                f"| `{c.operation.value}` | {changes} | {what} |\n"
+                f"| `{c.operation.value}` ({roles}) | {changes} | {what} |\n"
             )
     return "".join(out)
 
