@@ -45,7 +45,6 @@ from dossier.core.contracts import CATALOGUE
 from dossier.core.enums import Locale
 from dossier.core.messages import DEFAULT_CATALOGUE
 from dossier.core.policy import Actor, Operation, Role, Subject, authorize, within_reach
-from dossier.messaging.replies import STATUS_BY_CODE
 from dossier.messaging.tokens import ALGORITHM, AUDIENCE, ISSUER, TokenIssuer
 from tests.reliability.endpoints import (
     BRANCH,
@@ -61,6 +60,7 @@ from tests.reliability.endpoints import (
     discover,
     seed,
 )
+from tests.support.errors import error_statuses
 from tests.support.stack import Stack
 
 VERB_OPERATION: Mapping[str, Operation] = {c.verb: c.operation for c in CATALOGUE}
@@ -176,7 +176,7 @@ def _denials() -> dict[str, tuple[str, str | None]]:
 
 
 DENIALS = _denials()
-_KNOWN = frozenset(STATUS_BY_CODE)
+_KNOWN = frozenset(error_statuses())
 
 
 def judge(cell: Cell, reply: Reply) -> str | None:

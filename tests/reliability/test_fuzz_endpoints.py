@@ -35,7 +35,6 @@ from nats.aio.client import Client
 from sqlalchemy import func, select
 
 from dossier.core.policy import GRANTS, Actor, Role
-from dossier.messaging.replies import STATUS_BY_CODE
 from dossier.storage.schema import metadata
 from tests.reliability.endpoints import (
     BRANCH,
@@ -50,6 +49,7 @@ from tests.reliability.endpoints import (
 )
 from tests.reliability.fuzz import STATS, corpus, payloads
 from tests.reliability.matrix import VERB_OPERATION, unmapped
+from tests.support.errors import error_statuses
 from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -58,7 +58,7 @@ T = TypeVar("T")
 EXAMPLES = int(os.environ.get("DOSSIER_FUZZ_EXAMPLES", "12"))
 ONLY = {verb for verb in os.environ.get("DOSSIER_FUZZ_ONLY", "").split(",") if verb}
 """``DOSSIER_FUZZ_ONLY=course.enrol,payment.record``: fuzz just these (when chasing a bug)."""
-DOCUMENTED = frozenset(STATUS_BY_CODE) - {"internal_error"}
+DOCUMENTED = frozenset(error_statuses()) - {"internal_error"}
 
 
 class Remote:
@@ -149,7 +149,7 @@ def check(verb: str, reply: Reply) -> str | None:
         return None
     if reply.code not in DOCUMENTED:
         return f"{reply.code} (undocumented or internal)"
-    if reply.status != STATUS_BY_CODE[reply.code]:
+    if reply.status != error_statuses()[reply.code]:
         return f"{reply.code} with status {reply.status}"
     return None
 

@@ -7,16 +7,16 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
-from dossier.messaging.replies import STATUS_BY_CODE
 from scripts.api_docs import asyncapi_text, endpoints_text
 from scripts.errors_doc import rules_table
+from tests.support.errors import error_statuses
 
 ERRORS_DOC = Path(__file__).resolve().parents[2] / "docs" / "errors.md"
 
 
 def test_every_error_code_is_documented_with_its_status() -> None:
     text = ERRORS_DOC.read_text(encoding="utf-8")
-    for code, status in STATUS_BY_CODE.items():
+    for code, status in error_statuses().items():
         assert f"| `{code}` | {status} |" in text, f"docs/errors.md lacks {code} ({status})"
 
 

@@ -1,13 +1,15 @@
 """Every error Dossier raises on purpose descends from `DossierError`.
 
-Each error has a stable ``code`` (documented in docs/errors.md, mapped to wire
-replies by the messaging layer) and renders its message in the branch locale.
-Messages never contain personal data: they name fields and rules, not values.
+Each error has a stable ``code`` (documented in docs/errors.md) and the HTTP-like
+``status`` a reply carries (the messaging layer sends it, knowing no error by name), and
+renders its message in the branch locale. Messages never contain personal data: they
+name fields and rules, not values.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import attrs
 
@@ -34,11 +36,30 @@ class Problem:
         return catalogue.render(self.rule, locale, self.field, self.params)
 
 
+STATUSES: dict[str, int] = {}
+"""Every error code and its status, as error classes are defined (`declare_code` adds the codes
+an error takes at run time). docs/errors.md documents each one."""
+
+
+def declare_code(code: str, status: int) -> None:
+    """A code some error class takes at run time (``token_expired``, ``payload_too_large``)."""
+    known = STATUSES.setdefault(code, status)
+    if known != status:
+        raise ValueError(f"error code {code} has two statuses: {known} and {status}")
+
+
 class DossierError(Exception):
     """Root of every error Dossier raises on purpose."""
 
     code = "dossier_error"
     rule = "internal"
+    status: int = 500
+    """The HTTP-like status of a reply that carries this error."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" in cls.__dict__:
+            declare_code(cls.code, cls.status)
 
     def __init__(self, params: Mapping[str, ParamValue] | None = None) -> None:
         self.params: dict[str, ParamValue] = dict(params or {})
@@ -56,6 +77,7 @@ class ValidationError(DossierError):
 
     code = "validation_failed"
     rule = "validation_failed"
+    status = 400
 
     def __init__(self, problems: Iterable[Problem]) -> None:
         self._problems = tuple(problems)
@@ -72,6 +94,7 @@ class IllegalTransition(DossierError):
 
     code = "illegal_transition"
     rule = "illegal_transition"
+    status = 409
 
     def __init__(self, lifecycle: str, state: str, action: str, allowed: Iterable[str]) -> None:
         self.lifecycle = lifecycle
@@ -93,6 +116,7 @@ class GuardRefused(DossierError):
 
     code = "transition_refused"
     rule = "transition_refused"
+    status = 409
 
     def __init__(self, lifecycle: str, action: str, reason: str) -> None:
         self.lifecycle = lifecycle
@@ -110,6 +134,7 @@ class AccessDenied(DossierError):
 
     code = "access_denied"
     rule = "access_denied"
+    status = 403
 
     def __init__(self, operation: str, reason: str) -> None:
         self.operation = operation
@@ -123,6 +148,7 @@ class AccessDenied(DossierError):
 class NotFound(DossierError):
     code = "not_found"
     rule = "not_found"
+    status = 404
 
     def __init__(self, kind: str, ref: str) -> None:
         self.kind = kind
@@ -135,6 +161,7 @@ class Conflict(DossierError):
 
     code = "conflict"
     rule = "conflict"
+    status = 409
 
     def __init__(self, kind: str, ref: str, expected: int, actual: int) -> None:
         self.kind = kind
@@ -147,6 +174,7 @@ class Destroyed(DossierError):
 
     code = "destroyed"
     rule = "destroyed"
+    status = 410
 
     def __init__(self, student_number: str, destroyed_on: str) -> None:
         self.student_number = student_number
@@ -163,6 +191,7 @@ class StaleChange(DossierError):
 
     code = "stale_change"
     rule = "stale_change"
+    status = 409
 
     def __init__(self, change_id: str, based_on: int, current: int) -> None:
         self.change_id = change_id
@@ -174,6 +203,7 @@ class ConsentRequired(DossierError):
 
     code = "consent_required"
     rule = "consent_required"
+    status = 403
 
     def __init__(self, purpose: str) -> None:
         self.purpose = purpose

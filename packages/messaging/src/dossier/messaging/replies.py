@@ -19,40 +19,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from dossier.core.enums import Locale
-from dossier.core.errors import DossierError
+from dossier.core.errors import DossierError, declare_code
 from dossier.core.messages import DEFAULT_CATALOGUE, Catalogue
-
-STATUS_BY_CODE: Mapping[str, int] = {
-    "validation_failed": 400,
-    "idempotency_key_invalid": 400,
-    "token_missing": 401,
-    "token_invalid": 401,
-    "token_expired": 401,
-    "access_denied": 403,
-    "not_found": 404,
-    "illegal_transition": 409,
-    "transition_refused": 409,
-    "conflict": 409,
-    "destroyed": 410,
-    "payload_too_large": 413,
-    "idempotency_key_reused": 422,
-    "internal_error": 500,
-    "storage_error": 500,
-    "key_unavailable": 500,
-    "integrity_failure": 500,
-    "integrity_error": 500,
-    "object_store_error": 502,
-    "invalid_object_key": 400,
-    "probable_duplicates": 409,
-    "backup_refused": 409,
-    "stale_change": 409,
-    "consent_required": 403,
-    "unavailable": 503,
-}
-"""Every error code a service may answer with. docs/errors.md documents each one."""
 
 ERROR_HEADER = "Nats-Service-Error"
 ERROR_CODE_HEADER = "Nats-Service-Error-Code"
+
+
+WIRE_CODES: Mapping[str, int] = {
+    "payload_too_large": 413,
+    "idempotency_key_invalid": 400,
+    "internal_error": 500,
+    "unavailable": 503,
+}
+"""The codes of the errors the messaging layer raises itself, with their statuses."""
+
+for _code, _status in WIRE_CODES.items():
+    declare_code(_code, _status)
 
 
 class WireError(DossierError):
@@ -61,11 +44,8 @@ class WireError(DossierError):
     def __init__(self, code: str, params: Mapping[str, str | int] | None = None) -> None:
         self.code = code
         self.rule = code
+        self.status = WIRE_CODES[code]
         super().__init__(params)
-
-
-def status_of(code: str) -> int:
-    return STATUS_BY_CODE.get(code, 500)
 
 
 def error_body(

@@ -47,7 +47,6 @@ from dossier.messaging.replies import (
     WireError,
     error_body,
     internal_error,
-    status_of,
 )
 from dossier.messaging.tokens import TokenVerifier
 
@@ -307,7 +306,7 @@ class ServiceRunner:
         request_id: str,
     ) -> str:
         """Answer with the structured error; count it where standard NATS tools look."""
-        status = str(status_of(error.code))
+        status = str(error.status)
         await request.respond_error(
             code=status,
             description=error.code,

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from dossier.core.errors import DossierError
+from dossier.core.errors import DossierError, declare_code
 from dossier.core.policy import Actor, Role
 
 AUDIENCE = "dossier"
@@ -35,11 +35,16 @@ class TokenRejected(DossierError):
     """The actor token is missing, malformed, forged, expired or meant for someone else."""
 
     code = "token_invalid"
+    status = 401
 
     def __init__(self, code: str) -> None:
         """``code`` is ``token_missing``, ``token_invalid`` or ``token_expired``."""
         self.code = self.rule = code
         super().__init__()
+
+
+for _code in ("token_missing", "token_expired"):
+    declare_code(_code, TokenRejected.status)
 
 
 def generate_private_key() -> str:

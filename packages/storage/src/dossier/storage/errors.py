@@ -16,6 +16,7 @@ class StorageError(DossierError):
 
     code = "storage_error"
     rule = "storage_error"
+    status = 500
 
 
 class KeyUnavailable(StorageError):
@@ -23,6 +24,7 @@ class KeyUnavailable(StorageError):
 
     code = "key_unavailable"
     rule = "key_unavailable"
+    status = 500
 
     def __init__(self, key_id: str, master_key_id: str) -> None:
         self.key_id = key_id
@@ -35,6 +37,7 @@ class IntegrityFailure(StorageError):
 
     code = "integrity_failure"
     rule = "integrity_failure"
+    status = 500
 
     def __init__(self, where: str) -> None:
         self.where = where

@@ -39,6 +39,7 @@ class IdempotencyKeyReused(DossierError):
 
     code = "idempotency_key_reused"
     rule = "idempotency_key_reused"
+    status = 422
 
 
 @frozen

@@ -63,6 +63,7 @@ class ProbableDuplicates(DossierError):
 
     code = "probable_duplicates"
     rule = "probable_duplicates"
+    status = 409
 
     def __init__(self, count: int) -> None:
         super().__init__({"count": count})

@@ -45,6 +45,7 @@ class BackupCorrupt(DossierError):
 
     code = "integrity_failure"
     rule = "integrity_failure"
+    status = 500
 
     def __init__(self, where: str) -> None:
         self.where = where

@@ -92,6 +92,7 @@ SPOOL_IN_MEMORY = 32 << 20
 class BackupRefused(DossierError):
     code = "backup_refused"
     rule = "backup_refused"
+    status = 409
 
     def __init__(self, reason: str) -> None:
         self.reason = reason

@@ -58,6 +58,7 @@ class ObjectStoreError(DossierError):
 
     code = "object_store_error"
     rule = "object_store_error"
+    status = 502
 
     def __init__(self, operation: str, reason: str, **params: str) -> None:
         self.operation = operation
@@ -70,6 +71,7 @@ class ObjectNotFound(ObjectStoreError):
 
     code = "not_found"
     rule = "not_found"
+    status = 404
 
     def __init__(self, bucket: str, key: str | None = None, *, kind: str = "object") -> None:
         self.bucket = bucket
@@ -88,6 +90,7 @@ class InvalidObjectKey(ObjectStoreError, ValueError):
 
     code = "invalid_object_key"
     rule = "invalid_object_key"
+    status = 400
 
     def __init__(self, what: str, reason: str) -> None:
         super().__init__("validate", reason, what=what)
@@ -101,6 +104,7 @@ class IntegrityError(ObjectStoreError):
 
     code = "integrity_error"
     rule = "integrity_error"
+    status = 500
 
     def __init__(self, ref: str, reason: str) -> None:
         self.ref = ref
