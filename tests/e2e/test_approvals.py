@@ -48,6 +48,7 @@ from dossier.core.enums import (
     ConsentGiver,
     ConsentPurpose,
     Decision,
+    DestructionStatus,
     DocumentKind,
     IdDocumentType,
     StudentStatus,
@@ -177,15 +178,15 @@ async def admit(stack: Stack, nc: Any, n: int) -> str:
     )
     outcome = await officer.send(
         ReviewRegistration(
-            registration_id=receipt["registration_id"], decision=Decision.APPROVE, reason="ok"
+            registration_id=receipt.registration_id, decision=Decision.APPROVE, reason="ok"
         )
     )
-    return str(outcome["student_number"])
+    return str(outcome.student_number)
 
 
 async def code_of(client: DossierClient, number: str) -> str:
     page = await client.send(ListNotifications(student_number=number))
-    found = CODE.findall(page["items"][0]["text"])
+    found = CODE.findall(page.items[0].text)
     assert len(found) == 1
     return str(found[0])
 
@@ -214,16 +215,16 @@ def test_change_requests_end_to_end(services: Stack) -> None:
         before = (db.actions(), db.events())
         submitted = await me.send(change(number, "personal.phone", "+8613911112222"))
         approved = await approver.send(
-            ReviewChange(change_id=submitted["change_id"], decision=Decision.APPROVE, comment="ok")
+            ReviewChange(change_id=submitted.change_id, decision=Decision.APPROVE, comment="ok")
         )
-        assert approved["status"] == "applied"
+        assert approved.status == ChangeStatus.APPLIED
         dossier = await officer.send(GetDossier(student_number=number))  # intake sees it
-        assert dossier["personal"]["phone"] == "+8613911112222"
-        assert dossier["version"] == 2
+        assert dossier.personal.phone == "+8613911112222"
+        assert dossier.version == 2
         confirmed = await me.send(
-            ConfirmChange(change_id=submitted["change_id"], token=await code_of(me, number))
+            ConfirmChange(change_id=submitted.change_id, token=await code_of(me, number))
         )
-        assert confirmed["status"] == "confirmed"
+        assert confirmed.status == ChangeStatus.CONFIRMED
         assert moved(before[0], db.actions()) == {
             "change.submitted": 1,
             "change.approved": 1,
@@ -235,7 +236,7 @@ def test_change_requests_end_to_end(services: Stack) -> None:
 
         # a wrong code, a used code: refused
         with pytest.raises(RemoteError) as reused:
-            await me.send(ConfirmChange(change_id=submitted["change_id"], token="A" * 24))
+            await me.send(ConfirmChange(change_id=submitted.change_id, token="A" * 24))
         assert (reused.value.code, reused.value.status) == ("access_denied", 403)
 
         # rejected: the dossier is untouched, the student is told
@@ -243,29 +244,29 @@ def test_change_requests_end_to_end(services: Stack) -> None:
         before = (db.actions(), db.events())
         rejected = await approver.send(
             ReviewChange(
-                change_id=rejected_one["change_id"], decision=Decision.REJECT, comment="无依据"
+                change_id=rejected_one.change_id, decision=Decision.REJECT, comment="无依据"
             )
         )
-        assert rejected["status"] == "rejected"
+        assert rejected.status == ChangeStatus.REJECTED
         assert moved(before[0], db.actions()) == {"change.rejected": 1}
         assert moved(before[1], db.events()) == {"change.moved": 1}
-        assert (await officer.send(GetDossier(student_number=number)))["version"] == 2
+        assert (await officer.send(GetDossier(student_number=number))).version == 2
 
         # disputed: back to review
         disputed_one = await me.send(change(number, "personal.email", "wang@example.cn"))
         await approver.send(
-            ReviewChange(change_id=disputed_one["change_id"], decision=Decision.APPROVE, comment="")
+            ReviewChange(change_id=disputed_one.change_id, decision=Decision.APPROVE, comment="")
         )
         disputed = await me.send(
             DisputeChange(
-                change_id=disputed_one["change_id"],
+                change_id=disputed_one.change_id,
                 token=await code_of(me, number),
                 reason="邮箱写错了",
             )
         )
-        assert disputed["status"] == "disputed"
+        assert disputed.status == ChangeStatus.DISPUTED
         queue = await approver.send(ListChanges(branch="SH01", status=ChangeStatus.DISPUTED))
-        assert [c["change_id"] for c in queue["items"]] == [disputed_one["change_id"]]
+        assert [c.change_id for c in queue.items] == [disputed_one.change_id]
 
         # four-eyes and branch scope, on a request the manager made
         own = await DossierClient(nc, manager).send(change(number, "needs.goals", "DELE B2"))
@@ -274,12 +275,12 @@ def test_change_requests_end_to_end(services: Stack) -> None:
             for decision in Decision:
                 with pytest.raises(RemoteError) as refused:
                     await DossierClient(nc, token).send(
-                        ReviewChange(change_id=own["change_id"], decision=decision, comment="x")
+                        ReviewChange(change_id=own.change_id, decision=decision, comment="x")
                     )
                 assert (refused.value.code, refused.value.status) == (code, status)
         with pytest.raises(RemoteError) as hidden:  # a rebase is no decision: scope applies
             await DossierClient(nc, elsewhere).send(
-                RebaseChange(change_id=own["change_id"], comment="x")
+                RebaseChange(change_id=own.change_id, comment="x")
             )
         assert hidden.value.code == "not_found"
         assert db.state() == before_state
@@ -287,32 +288,31 @@ def test_change_requests_end_to_end(services: Stack) -> None:
         # stale: the dossier changed in between (the goals above) → refused, re-based, approved
         first = await me.send(change(number, "personal.address", "上海市黄浦区1号"))
         await DossierClient(nc, second_approver).send(
-            ReviewChange(change_id=own["change_id"], decision=Decision.APPROVE, comment="")
+            ReviewChange(change_id=own.change_id, decision=Decision.APPROVE, comment="")
         )
         with pytest.raises(RemoteError) as stale:
             await approver.send(
-                ReviewChange(change_id=first["change_id"], decision=Decision.APPROVE, comment="")
+                ReviewChange(change_id=first.change_id, decision=Decision.APPROVE, comment="")
             )
         assert (stale.value.code, stale.value.status) == ("stale_change", 409)
         assert "re-base" in stale.value.message
-        view = await approver.send(GetChange(change_id=first["change_id"]))
-        assert view["stale"]
-        rebased = await approver.send(RebaseChange(change_id=first["change_id"], comment="核对"))
-        assert rebased["dossier_version"] == view["current_dossier_version"]
+        view = await approver.send(GetChange(change_id=first.change_id))
+        assert view.stale
+        rebased = await approver.send(RebaseChange(change_id=first.change_id, comment="核对"))
+        assert rebased.dossier_version == view.current_dossier_version
         applied = await approver.send(
-            ReviewChange(change_id=first["change_id"], decision=Decision.APPROVE, comment="")
+            ReviewChange(change_id=first.change_id, decision=Decision.APPROVE, comment="")
         )
-        assert applied["status"] == "applied"
-        assert (await officer.send(GetDossier(student_number=number)))["personal"][
-            "address"
-        ] == "上海市黄浦区1号"
+        assert applied.status == ChangeStatus.APPLIED
+        after_rebase = await officer.send(GetDossier(student_number=number))
+        assert after_rebase.personal.address == "上海市黄浦区1号"
 
         # notifications: the student's number, a code; never a name or an ID number
         staff_view = await officer.send(ListNotifications(student_number=number))
         student_view = await me.send(ListNotifications(student_number=number))
-        texts = [i["text"] for i in staff_view["items"] + student_view["items"]]
+        texts = [i.text for i in (*staff_view.items, *student_view.items)]
         texts += db.rows(select(notifications.c.text))
-        assert len(staff_view["items"]) == 5
+        assert len(staff_view.items) == 5
         for text in map(str, texts):
             assert NAME_MARKER not in text
             assert ID_MARKER not in text
@@ -365,12 +365,15 @@ def test_destruction_and_disclosure_end_to_end(services: Stack) -> None:
                 student_number=number, target=StudentStatus.WITHDRAWN, reason="退学"
             )
         )
-        assert [h["to_status"] for h in history["history"]] == ["enrolled", "withdrawn"]
+        assert [h.to_status for h in history.history] == [
+            StudentStatus.ENROLLED,
+            StudentStatus.WITHDRAWN,
+        ]
         request = await DossierClient(nc, manager).send(
             SubmitDestruction(student_number=number, reason="学员申请")
         )
         review = ReviewDestruction(
-            request_id=request["request_id"], decision=Decision.APPROVE, reason="符合条件"
+            request_id=request.request_id, decision=Decision.APPROVE, reason="符合条件"
         )
         before = db.state()
         for token, code in ((manager, "access_denied"), (elsewhere, "not_found")):
@@ -381,11 +384,11 @@ def test_destruction_and_disclosure_end_to_end(services: Stack) -> None:
 
         before_counts = (db.actions(), db.events())
         approved = await approver.send(review)
-        assert approved["status"] == "approved"
+        assert approved.status == DestructionStatus.APPROVED
         assert moved(before_counts[0], db.actions()) == {"destruction.approved": 1}
         assert moved(before_counts[1], db.events()) == {"destruction.moved": 1}
-        seen = await me.send(GetDestruction(request_id=request["request_id"]))
-        assert (seen["status"], seen["on_hold"]) == ("approved", False)
+        seen = await me.send(GetDestruction(request_id=request.request_id))
+        assert (seen.status, seen.on_hold) == (DestructionStatus.APPROVED, False)
 
         js = nc.jetstream()
         sub = await js.pull_subscribe(
@@ -396,7 +399,7 @@ def test_destruction_and_disclosure_end_to_end(services: Stack) -> None:
             for message in await sub.fetch(10, timeout=2):
                 body = message.data.decode()
                 statuses.append("approved" if '"approved"' in body else "submitted")
-                assert request["request_id"] in body
+                assert request.request_id in body
                 await message.ack()
             if "approved" in statuses:
                 break
@@ -426,13 +429,13 @@ def test_destruction_and_disclosure_end_to_end(services: Stack) -> None:
         )
         before_counts = (db.actions(), db.events())
         logged = await officer.send(disclose)
-        assert logged["fields"] == ["personal.name", "personal.birth_date"]
+        assert logged.fields == ("personal.name", "personal.birth_date")
         assert moved(before_counts[0], db.actions()) == {"disclosure.recorded": 1}
         assert moved(before_counts[1], db.events()) == {"disclosure.recorded": 1}
         rows = db.rows(select(disclosures.c.student_number, disclosures.c.recipient))
         assert rows == [(number, "Cambridge English exam centre")]
         mine = await me.send(ListDisclosures(student_number=number))
-        assert [d["recipient"] for d in mine["items"]] == ["Cambridge English exam centre"]
+        assert [d.recipient for d in mine.items] == ["Cambridge English exam centre"]
 
     run(services, scenario)
     audit_is_intact_and_logs_are_clean(services)

@@ -27,13 +27,14 @@ import pytest
 import sqlalchemy
 from nats.aio.client import Client
 
+from dossier.core import wire
 from dossier.core.branch import Branch
 from dossier.core.commands import SubmitRegistration
-from dossier.core.enums import Channel, IdDocumentType
+from dossier.core.enums import Channel, IdDocumentType, RegistrationStatus
 from dossier.core.policy import Actor, Role
 from dossier.core.records import IdDocument, LearningNeeds, PersonalDetails
 from dossier.intake import sealing
-from dossier.intake.edge import BranchDesk
+from dossier.intake.edge import BranchDesk, EdgeReceipt
 from dossier.intake.edge_inbox import INBOX_DURABLE, INBOX_STREAM
 from dossier.intake.envelope import edge_stream, edge_subject
 from dossier.messaging import tokens
@@ -236,10 +237,15 @@ def test_registrations_at_a_cut_off_branch_reach_headquarters_exactly_once(
     async def connect(url: str) -> Client:
         return await nats.connect(url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
 
-    async def scenario() -> tuple[list[Any], datetime]:
+    async def scenario() -> tuple[list[EdgeReceipt], datetime]:
         branch = await connect(net.leaf.url)
         branch_js = branch.jetstream(domain=DOMAIN)
         desk = DossierClient(branch, desk_token, timeout=5.0)
+
+        async def submit(command: SubmitRegistration, key: str | None = None) -> EdgeReceipt:
+            # the edge answers its own receipt (with ``delivery``), not headquarters' view
+            answer = await desk.request(SubmitRegistration.type, command, idempotency_key=key)
+            return wire.structure(answer, EdgeReceipt)
 
         async def linked() -> bool | None:
             hub = await nats.connect(net.hub.url)
@@ -270,12 +276,12 @@ def test_registrations_at_a_cut_off_branch_reach_headquarters_exactly_once(
 
         # -- online: the same path, straight through --------------------------------------
         started = time.monotonic()
-        online = await desk.send(form(0), idempotency_key="online-000000")
-        assert online["delivery"] == "queued"
-        assert online["status"] == "submitted"
+        online = await submit(form(0), "online-000000")
+        assert online.delivery == "queued"
+        assert online.status == RegistrationStatus.SUBMITTED
 
         async def recorded_online() -> bool | None:
-            return True if online["registration_id"] in hq_counts(hq.database_url)["ids"] else None
+            return True if online.registration_id in hq_counts(hq.database_url)["ids"] else None
 
         await eventually(recorded_online, "the online registration at HQ", 30, net)
         timings["online_s"] = time.monotonic() - started
@@ -286,25 +292,25 @@ def test_registrations_at_a_cut_off_branch_reach_headquarters_exactly_once(
 
         started = time.monotonic()
         keys = {n: f"offline-{n:03d}-{uuid.uuid4().hex[:8]}" for n in range(1, OFFLINE + 1)}
-        receipts: dict[int, Any] = {}
+        receipts: dict[int, EdgeReceipt] = {}
         for n, key in keys.items():
-            receipts[n] = await desk.send(form(n), idempotency_key=key)
+            receipts[n] = await submit(form(n), key)
         timings["offline_submit_s"] = time.monotonic() - started
-        assert all(r["delivery"] == "queued" for r in receipts.values())
-        assert len({r["registration_id"] for r in receipts.values()}) == OFFLINE
+        assert all(r.delivery == "queued" for r in receipts.values())
+        assert len({r.registration_id for r in receipts.values()}) == OFFLINE
 
         # retries with the same key answer the first answer and store nothing new
         for n in (1, 50, 100):
-            again = await desk.send(form(n), idempotency_key=keys[n])
+            again = await submit(form(n), keys[n])
             assert again == receipts[n]
         # a key reused for another form is refused, at the branch
         with pytest.raises(RemoteError) as reused:
-            await desk.send(form(999), idempotency_key=keys[7])
+            await submit(form(999), keys[7])
         assert reused.value.code == "idempotency_key_reused"
         # the branch's rules answer at once, offline too
         bad = attrs.evolve(form(998), applicant=attrs.evolve(form(998).applicant, phone="12345"))
         with pytest.raises(RemoteError) as invalid:
-            await desk.send(bad)
+            await submit(bad)
         assert invalid.value.code == "validation_failed"
         assert [p.field for p in invalid.value.problems] == ["applicant.phone"]
 
@@ -390,9 +396,9 @@ def test_registrations_at_a_cut_off_branch_reach_headquarters_exactly_once(
     assert sorted(counts["audited"]) == sorted(ids), "each audit-logged once"
     assert counts["keys"] == 1 + OFFLINE
     # recorded under the references the branch answered, at the time of the front desk
-    assert set(ids) == {r["registration_id"] for r in answered}
+    assert set(ids) == {r.registration_id for r in answered}
     for receipt in answered[1:]:
-        recorded = counts["submitted_at"][receipt["registration_id"]]
-        assert recorded == datetime.fromisoformat(receipt["submitted_at"])
+        recorded = counts["submitted_at"][receipt.registration_id]
+        assert recorded == receipt.submitted_at
         assert cut_at <= recorded < cut_at + timedelta(seconds=timings["offline_submit_s"] + 5)
     print(f"\nbranch edge timings: {timings}")

@@ -185,8 +185,8 @@ def restarted_survives_with_the_same_data(checkout: Path, home: Path) -> None:
                 try:
                     await client.send(GetDossier(student_number=destroyed))
                 except RemoteError as gone:
-                    return [c["id"] for c in listed["items"]], gone.code
-                return [c["id"] for c in listed["items"]], "answered"
+                    return [c.id for c in listed.items], gone.code
+                return [c.id for c in listed.items], "answered"
             finally:
                 await nc.close()
 

@@ -22,8 +22,22 @@ from dossier.core.commands import (
     ReviewRegistration,
     SubmitRegistration,
 )
-from dossier.core.contracts.intake import AddDocument, GetDocument, GetDossier, GetRegistration
-from dossier.core.enums import Channel, Decision, DocumentKind, IdDocumentType, PaymentMethod
+from dossier.core.contracts.intake import (
+    AddDocument,
+    DossierChanged,
+    GetDocument,
+    GetDossier,
+    GetRegistration,
+)
+from dossier.core.enums import (
+    Channel,
+    Decision,
+    DocumentKind,
+    IdDocumentType,
+    PaymentMethod,
+    RegistrationStatus,
+    StudentStatus,
+)
 from dossier.core.policy import Role
 from dossier.core.records import IdDocument, LearningNeeds, PersonalDetails
 from dossier.core.student_number import DEFAULT_FORMAT
@@ -107,21 +121,21 @@ def test_registration_to_admitted_dossier_with_course_payment_and_documents(inta
         front_desk = DossierClient(nc, desk)
         staff = DossierClient(nc, officer, locale="en")
         receipt = await front_desk.send(submission())
-        assert receipt["status"] == "submitted"
+        assert receipt.status == RegistrationStatus.SUBMITTED
 
-        seen = await staff.send(GetRegistration(registration_id=receipt["registration_id"]))
-        assert seen["applicant"]["name"] == "王小明"  # officers see names unmasked
-        assert seen["duplicates"] == []
+        seen = await staff.send(GetRegistration(registration_id=receipt.registration_id))
+        assert seen.applicant.name == "王小明"  # officers see names unmasked
+        assert seen.duplicates == ()
 
         outcome = await staff.send(
             ReviewRegistration(
-                registration_id=receipt["registration_id"],
+                registration_id=receipt.registration_id,
                 decision=Decision.APPROVE,
                 reason="documents checked",
             )
         )
-        number = outcome["student_number"]
-        assert outcome["status"] == "accepted"
+        number = outcome.student_number
+        assert outcome.status == RegistrationStatus.ACCEPTED
         assert DEFAULT_FORMAT.parse(number).prefix == "SH01"
 
         await staff.send(
@@ -142,11 +156,13 @@ def test_registration_to_admitted_dossier_with_course_payment_and_documents(inta
                 paid_at=datetime(2026, 11, 28, 10, 0, tzinfo=UTC),
             )
         )
-        assert changed == {"student_number": number, "version": 3, "change": "payment.recorded"}
+        assert changed == DossierChanged(
+            student_number=number, version=3, change="payment.recorded"
+        )
         dossier = await staff.send(GetDossier(student_number=number))
-        assert [c["course_code"] for c in dossier["enrolments"]] == ["IELTS-A"]
-        assert dossier["payments"][0]["amount_minor"] == 880_000
-        assert dossier["status"] == "enrolled"
+        assert [c.course_code for c in dossier.enrolments] == ["IELTS-A"]
+        assert dossier.payments[0].amount_minor == 880_000
+        assert dossier.status == StudentStatus.ENROLLED
 
         receipt_ref = await staff.send(
             AddDocument(
@@ -157,18 +173,18 @@ def test_registration_to_admitted_dossier_with_course_payment_and_documents(inta
             )
         )
         dossier = await staff.send(GetDossier(student_number=number))
-        kinds = {d["kind"]: d["sha256"] for d in dossier["documents"]}
+        kinds = {d.kind: d.sha256 for d in dossier.documents}
         assert kinds == {
             "id_proof": hashlib.sha256(PNG).hexdigest(),
-            "payment_receipt": receipt_ref["sha256"],
+            "payment_receipt": receipt_ref.sha256,
         }
         for content, sha in ((PNG, kinds["id_proof"]), (PDF, kinds["payment_receipt"])):
             fetched = await staff.send(GetDocument(student_number=number, sha256=sha))
-            assert base64.b64decode(fetched["content"]) == content
+            assert base64.b64decode(fetched.content) == content
 
         masked = await front_desk.send(GetDossier(student_number=number))
-        assert masked["personal"]["name"] == "王**"
-        assert "****" in masked["personal"]["phone"]
+        assert masked.personal.name == "王**"
+        assert "****" in masked.personal.phone
 
         js = nc.jetstream()
         for _ in range(50):
@@ -209,7 +225,7 @@ def test_the_same_submission_sent_three_times_with_one_key_registers_once(intake
         answers = [
             await client.send(submission(7), idempotency_key="same-key-0001") for _ in range(3)
         ]
-        assert len({a["registration_id"] for a in answers}) == 1
+        assert len({a.registration_id for a in answers}) == 1
 
     run(intake, scenario)
     assert counts(intake.database_url)["registrations"] == 1
@@ -275,26 +291,26 @@ def test_bad_requests_get_structured_errors_and_write_nothing(intake: Stack) -> 
         with pytest.raises(RemoteError) as desk_review:
             await DossierClient(nc, desk).send(
                 ReviewRegistration(
-                    registration_id=pending["registration_id"], decision=Decision.REJECT, reason="x"
+                    registration_id=pending.registration_id, decision=Decision.REJECT, reason="x"
                 )
             )
         assert (desk_review.value.code, desk_review.value.status) == ("access_denied", 403)
         submitted = await DossierClient(nc, desk).send(submission(2))
         admitted = await DossierClient(nc, officer).send(
             ReviewRegistration(
-                registration_id=submitted["registration_id"], decision=Decision.APPROVE, reason="ok"
+                registration_id=submitted.registration_id, decision=Decision.APPROVE, reason="ok"
             )
         )
         before = counts(intake.database_url)
         with pytest.raises(RemoteError) as hidden:
             await DossierClient(nc, officer_elsewhere).send(
-                GetDossier(student_number=admitted["student_number"])
+                GetDossier(student_number=admitted.student_number)
             )
         assert (hidden.value.code, hidden.value.status) == ("not_found", 404)
         with pytest.raises(RemoteError) as refused:
             await DossierClient(nc, officer_elsewhere).send(
                 EnrolCourse(
-                    student_number=admitted["student_number"],
+                    student_number=admitted.student_number,
                     course_code="X",
                     course_name="X",
                     starts_on=date(2026, 12, 1),

@@ -30,6 +30,7 @@ import pytest
 import sqlalchemy
 from nats.js.errors import NotFoundError
 
+from dossier.core import wire
 from dossier.core.attachments import Attachment
 from dossier.core.commands import (
     ChangeStudentStatus,
@@ -39,7 +40,12 @@ from dossier.core.commands import (
     SubmitRegistration,
 )
 from dossier.core.contracts.intake import AddDocument, GetDocument, GetDossier
-from dossier.core.contracts.retention import CreateBackup, ListCertificates, VerifyBackup
+from dossier.core.contracts.retention import (
+    Certificate,
+    CreateBackup,
+    ListCertificates,
+    VerifyBackup,
+)
 from dossier.core.enums import Channel, Decision, DocumentKind, IdDocumentType, StudentStatus
 from dossier.core.errors import Destroyed
 from dossier.core.policy import Role
@@ -268,10 +274,10 @@ def test_destroyed_student_survives_nowhere_not_even_in_a_restore(
         )
         outcome = await officer.send(
             ReviewRegistration(
-                registration_id=receipt["registration_id"], decision=Decision.APPROVE, reason="ok"
+                registration_id=receipt.registration_id, decision=Decision.APPROVE, reason="ok"
             )
         )
-        number = str(outcome["student_number"])
+        number = str(outcome.student_number)
         student = DossierClient(
             nc, services.token("stu-1", Role.STUDENT, student_number=number), locale="en"
         )
@@ -286,17 +292,17 @@ def test_destroyed_student_survives_nowhere_not_even_in_a_restore(
 
         # the marker really is in the record and the documents (read back through intake)
         dossier = await officer.send(GetDossier(student_number=number))
-        assert leaks(json.dumps(dossier, ensure_ascii=False)) == list(MARKERS)
-        assert len(dossier["documents"]) == 2
-        for ref in dossier["documents"]:
-            document = await officer.send(GetDocument(student_number=number, sha256=ref["sha256"]))
-            assert leaks(base64.b64decode(document["content"])) == list(MARKERS)
+        assert leaks(wire.dumps(dossier)) == list(MARKERS)
+        assert len(dossier.documents) == 2
+        for ref in dossier.documents:
+            document = await officer.send(GetDocument(student_number=number, sha256=ref.sha256))
+            assert leaks(base64.b64decode(document.content)) == list(MARKERS)
 
         # 2. a backup BEFORE the destruction, verified
         before = await operator.send(CreateBackup())
-        checked = await operator.send(VerifyBackup(backup_id=before["id"]))
-        assert checked["ok"], checked
-        assert before["objects"] >= 2, before
+        checked = await operator.send(VerifyBackup(backup_id=before.id))
+        assert checked.ok, checked
+        assert before.objects >= 2, before
 
         # 3. withdrawn; destruction asked by the student, approved by a second person
         await officer.send(
@@ -307,30 +313,31 @@ def test_destroyed_student_survives_nowhere_not_even_in_a_restore(
         request = await student.send(SubmitDestruction(student_number=number, reason="please"))
         await approver.send(
             ReviewDestruction(
-                request_id=request["request_id"], decision=Decision.APPROVE, reason="no hold"
+                request_id=request.request_id, decision=Decision.APPROVE, reason="no hold"
             )
         )
-        certificate: dict[str, Any] = {}
+        certificate: Certificate | None = None
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             page = await operator.send(ListCertificates(branch="SH01"))
-            if page["items"] and page["items"][0].get("verification"):
-                certificate = page["items"][0]
+            if page.items and page.items[0].verification is not None:
+                certificate = page.items[0]
                 break
             await asyncio.sleep(0.2)
-        assert certificate, "no verified certificate within 30 s"
-        assert certificate["student_number"] == number
-        assert certificate["request_id"] == request["request_id"]
-        assert certificate["verification"]["ok"], certificate["verification"]
-        assert leaks(json.dumps(certificate, ensure_ascii=False)) == []
+        assert certificate is not None, "no verified certificate within 30 s"
+        assert certificate.student_number == number
+        assert certificate.request_id == request.request_id
+        assert certificate.verification is not None
+        assert certificate.verification.ok, certificate.verification
+        assert leaks(wire.dumps(certificate)) == []
         with pytest.raises(RemoteError) as gone:
             await officer.send(GetDossier(student_number=number))
         assert gone.value.code == "destroyed"
 
         # 4. a backup AFTER the destruction, verified
         after = await operator.send(CreateBackup())
-        checked = await operator.send(VerifyBackup(backup_id=after["id"]))
-        assert checked["ok"], checked
+        checked = await operator.send(VerifyBackup(backup_id=after.id))
+        assert checked.ok, checked
 
         # 5a. no event (nor any other JetStream message) ever carried a marker
         messages, found = await stream_leaks(nc)
@@ -338,9 +345,9 @@ def test_destroyed_student_survives_nowhere_not_even_in_a_restore(
         assert messages >= 8
         return {
             "number": number,
-            "registration": str(receipt["registration_id"]),
-            "before": str(before["id"]),
-            "after": str(after["id"]),
+            "registration": str(receipt.registration_id),
+            "before": str(before.id),
+            "after": str(after.id),
         }
 
     ids = run(services, scenario)

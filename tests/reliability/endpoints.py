@@ -233,14 +233,16 @@ async def seed(stack: Stack, nc: Client) -> Seeds:
         receipt = await admin.send(registration(900 + n))
         outcome = await admin.send(
             ReviewRegistration(
-                registration_id=receipt["registration_id"], decision=Decision.APPROVE, reason="ok"
+                registration_id=receipt.registration_id, decision=Decision.APPROVE, reason="ok"
             )
         )
-        return str(outcome["student_number"])
+        return str(outcome.student_number)
 
     number = await admitted(1)
     v["student_number"] = number
-    v["registration_id"] = (await admin.send(registration(950)))["registration_id"]
+    pending = registration(950)
+    v["registration_id"] = (await admin.send(pending)).registration_id
+    v["birth_date"] = pending.applicant.birth_date  # the applicant's proof for registration.status
     await admin.send(
         EnrolCourse(
             student_number=number,
@@ -267,9 +269,9 @@ async def seed(stack: Stack, nc: Client) -> Seeds:
             content=base64.b64encode(PNG).decode(),
         )
     )
-    v["sha256"] = document["sha256"]
+    v["sha256"] = document.sha256
     dossier = await admin.send(GetDossier(student_number=number))
-    v["enrolment_id"] = dossier["enrolments"][0]["id"]
+    v["enrolment_id"] = dossier.enrolments[0].id
     await admin.send(  # every course ended: the review will find it
         EndCourse(
             student_number=number,
@@ -283,7 +285,7 @@ async def seed(stack: Stack, nc: Client) -> Seeds:
             student_number=number, purpose=ConsentPurpose.MARKETING, given_by=ConsentGiver.STUDENT
         )
     )
-    v["consent_id"] = consent["consent_id"]
+    v["consent_id"] = consent.consent_id
     change = await admin.send(
         SubmitChange(
             student_number=number,
@@ -291,11 +293,11 @@ async def seed(stack: Stack, nc: Client) -> Seeds:
             reason="seed",
         )
     )
-    v["change_id"] = change["change_id"]
+    v["change_id"] = change.change_id
     hold = await admin.send(SetLegalHold(student_number=number, reason="seed hold"))
-    v["hold_id"] = hold["hold_id"]
+    v["hold_id"] = hold.hold_id
     feedback = await admin.send(SubmitFeedback(branch=BRANCH, topic="seed", text="seed"))
-    v["feedback_id"] = feedback["feedback_id"]
+    v["feedback_id"] = feedback.feedback_id
 
     # a destroyed student: its request and certificate
     gone = await admitted(2)
@@ -304,27 +306,27 @@ async def seed(stack: Stack, nc: Client) -> Seeds:
     )
     request = await admin.send(SubmitDestruction(student_number=gone, reason="seed"))
     await second.send(
-        ReviewDestruction(request_id=request["request_id"], decision=Decision.APPROVE, reason="ok")
+        ReviewDestruction(request_id=request.request_id, decision=Decision.APPROVE, reason="ok")
     )
-    v["request_id"] = request["request_id"]
+    v["request_id"] = request.request_id
 
     async def certificate() -> Any:  # executed and verified: nothing more happens to it
         page = await admin.send(ListCertificates(branch=BRANCH))
-        items = page["items"]
-        return items[0]["id"] if items and items[0].get("verification") else None
+        items = page.items
+        return items[0].id if items and items[0].verification is not None else None
 
     v["certificate_id"] = await _poll(certificate, "destruction certificate")
 
     run = await admin.send(StartReview(branch=BRANCH, quarter="2025Q1"))  # not the scheduler's
-    v["run_id"] = run["id"]
+    v["run_id"] = run.id
 
     async def finding() -> Any:
         page = await admin.send(ListFindings(run_id=v["run_id"]))
-        return page["items"][0]["id"] if page["items"] else None
+        return page.items[0].id if page.items else None
 
     v["finding_id"] = await _poll(finding, "review finding")
     backup = await admin.send(CreateBackup())
-    v["backup_id"] = backup["id"]
+    v["backup_id"] = backup.id
     job = await admin.send(
         StartImport(
             branch=BRANCH,
@@ -333,7 +335,7 @@ async def seed(stack: Stack, nc: Client) -> Seeds:
             content=base64.b64encode(CSV.encode()).decode(),
         )
     )
-    v["job_id"] = job["job_id"]
+    v["job_id"] = job.job_id
     await admin.send(ListNotifications(student_number=number))
 
     for name in ("student_number", "sha256", "enrolment_id", "consent_id", "change_id", "hold_id"):

@@ -759,7 +759,7 @@ WORKLOADS: Mapping[str, Workload] = {
         role=Role.FRONT_DESK,
         prepare=_registrations,
         effects=_registration_effects,
-        answer_ref=lambda answer: str(answer["registration_id"]),
+        answer_ref=lambda answer: str(answer.registration_id),
     ),
     "approvals": Workload(
         service="approvals",
@@ -767,7 +767,7 @@ WORKLOADS: Mapping[str, Workload] = {
         role=Role.ENROLMENT_OFFICER,
         prepare=_consents,
         effects=_consent_effects,
-        answer_ref=lambda answer: str(answer["consent_id"]),
+        answer_ref=lambda answer: str(answer.consent_id),
     ),
     "retention": Workload(
         service="retention",
@@ -775,7 +775,7 @@ WORKLOADS: Mapping[str, Workload] = {
         role=Role.REVIEWER,
         prepare=_findings,
         effects=_finding_effects,
-        answer_ref=lambda answer: str(answer["id"]),
+        answer_ref=lambda answer: str(answer.id),
     ),
 }
 """One mutating verb per service: quick, realistic, each request acting on its own record."""

@@ -29,10 +29,10 @@ async def _scenario(stack: Stack) -> list[Any]:
         receipt = await officer.send(registration(7001))
         admitted = await officer.send(
             ReviewRegistration(
-                registration_id=receipt["registration_id"], decision=Decision.APPROVE, reason="ok"
+                registration_id=receipt.registration_id, decision=Decision.APPROVE, reason="ok"
             )
         )
-        number = admitted["student_number"]
+        number = admitted.student_number
 
         def document(data: bytes, media_type: str, sha256: str | None) -> AddDocument:
             return AddDocument(
@@ -57,7 +57,7 @@ async def _scenario(stack: Stack) -> list[Any]:
         before = await officer.send(GetDossier(student_number=number))
         filed = await officer.send(document(PNG, "image/png", hashlib.sha256(PNG).hexdigest()))
         after = await officer.send(GetDossier(student_number=number))
-        outcomes += [len(before["documents"]), filed["sha256"], len(after["documents"])]
+        outcomes += [len(before.documents), filed.sha256, len(after.documents)]
         return outcomes
     finally:
         await nc.close()

@@ -138,7 +138,7 @@ def test_poison_event_is_parked_and_the_destructions_behind_it_run(
                     request = await officer.send(
                         SubmitDestruction(student_number=number, reason="asked by the student")
                     )
-                    requests.append(request["request_id"])
+                    requests.append(request.request_id)
                 subject = event_subject(BRANCH, "destruction.moved")
                 await js.publish(subject, b"{not json", headers={"Nats-Msg-Id": garbage_id})
                 await js.publish(subject, invalid, headers={"Nats-Msg-Id": nul_id})
@@ -151,7 +151,9 @@ def test_poison_event_is_parked_and_the_destructions_behind_it_run(
 
                 async def verified() -> Any:
                     page = await operator.send(ListCertificates(branch=BRANCH))
-                    done = [c for c in page["items"] if (c.get("verification") or {}).get("ok")]
+                    done = [
+                        c for c in page.items if c.verification is not None and c.verification.ok
+                    ]
                     return len(done) == len(requests) - 1 and done
 
                 certificates = await _until(verified, "three verified certificates")
@@ -177,7 +179,7 @@ def test_poison_event_is_parked_and_the_destructions_behind_it_run(
 
         seen = asyncio.run(scenario())
         poison_request, *others = seen["requests"]
-        assert sorted(c["request_id"] for c in seen["certificates"]) == sorted(others)
+        assert sorted(c.request_id for c in seen["certificates"]) == sorted(others)
         parked = seen["parked"]
         poisoned = [m for m in parked if poison_request.encode() in m.data]
         assert len(poisoned) == 1, parked

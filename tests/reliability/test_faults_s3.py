@@ -183,10 +183,10 @@ def test_backup_over_nats_answers_object_store_error_and_recovers(
                 assert not any(s in error.message for s in TRACEBACK_SIGNS), error.message
                 proxy.restore()
                 backup = await operator.send(CreateBackup())
-                checked = await operator.send(VerifyBackup(backup_id=backup["id"]))
-                assert checked["ok"], checked
+                checked = await operator.send(VerifyBackup(backup_id=backup.id))
+                assert checked.ok, checked
                 listed = await operator.send(ListBackups())
-                assert [item["id"] for item in listed["items"]] == [backup["id"]]
+                assert [item.id for item in listed.items] == [backup.id]
             finally:
                 await nc.close()
 

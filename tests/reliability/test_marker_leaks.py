@@ -218,12 +218,12 @@ def marker_leaks(*, server_url: str, folder: Path) -> LeakReport:
                 receipt = await desk.send(_registration(markers))
                 outcome = await officer.send(
                     ReviewRegistration(
-                        registration_id=receipt["registration_id"],
+                        registration_id=receipt.registration_id,
                         decision=Decision.APPROVE,
                         reason="ok",
                     )
                 )
-                number = str(outcome["student_number"])
+                number = str(outcome.student_number)
                 student = DossierClient(
                     nc, running.token("stu-1", Role.STUDENT, student_number=number), timeout=30
                 )
@@ -242,7 +242,7 @@ def marker_leaks(*, server_url: str, folder: Path) -> LeakReport:
                     "dossier.intake.registration.review",
                     wire.dumps(
                         ReviewRegistration(
-                            registration_id=twin["registration_id"],
+                            registration_id=twin.registration_id,
                             decision=Decision.APPROVE,
                             reason="ok",
                         )
@@ -281,7 +281,7 @@ def marker_leaks(*, server_url: str, folder: Path) -> LeakReport:
                 )
                 await approver.send(
                     ReviewChange(
-                        change_id=change["change_id"], decision=Decision.APPROVE, comment="ok"
+                        change_id=change.change_id, decision=Decision.APPROVE, comment="ok"
                     )
                 )
 
@@ -296,13 +296,13 @@ def marker_leaks(*, server_url: str, folder: Path) -> LeakReport:
                 )
                 await approver.send(
                     ReviewDestruction(
-                        request_id=request["request_id"], decision=Decision.APPROVE, reason="ok"
+                        request_id=request.request_id, decision=Decision.APPROVE, reason="ok"
                     )
                 )
                 deadline = time.monotonic() + 60
                 while time.monotonic() < deadline:
                     page = await operator.send(ListCertificates(branch=BRANCH))
-                    if any((c.get("verification") or {}).get("ok") for c in page["items"]):
+                    if any(c.verification is not None and c.verification.ok for c in page.items):
                         break
                     await asyncio.sleep(0.25)
                 else:

@@ -48,13 +48,13 @@ async def _admit(desk: DossierClient, officer: DossierClient, n: int, run_id: st
             receipt = await desk.send(registration(n), idempotency_key=f"{run_id}-submit-{n:06d}")
             outcome = await officer.send(
                 ReviewRegistration(
-                    registration_id=receipt["registration_id"],
+                    registration_id=receipt.registration_id,
                     decision=Decision.APPROVE,
                     reason="load",
                 ),
                 idempotency_key=f"{run_id}-review-{n:06d}",
             )
-            return str(outcome["student_number"])
+            return str(outcome.student_number)
         except Unavailable:
             await asyncio.sleep(0.2)
 

@@ -46,9 +46,9 @@ def applied_change(site: Site, number: str) -> str:
         )
     )
     approver(site)(
-        ReviewChange(change_id=receipt["change_id"], decision=Decision.APPROVE, comment="ok")
+        ReviewChange(change_id=receipt.change_id, decision=Decision.APPROVE, comment="ok")
     )
-    return str(receipt["change_id"])
+    return str(receipt.change_id)
 
 
 def csrf_of(page: Page) -> str:
@@ -73,7 +73,7 @@ def test_a_student_reaches_nothing_of_another_students_record(
         RecordConsent(
             student_number=b, purpose=ConsentPurpose.PHOTOS, given_by=ConsentGiver.STUDENT
         )
-    )["consent_id"]
+    ).consent_id
 
     page = new_page(locale="zh-CN")
     activate(page, site.invite(a))

@@ -85,7 +85,7 @@ def admit(site: Site, registration_id: str) -> str:
     outcome = clerk(site)(
         ReviewRegistration(registration_id=registration_id, decision=Decision.APPROVE, reason="ok")
     )
-    return str(outcome["student_number"])
+    return str(outcome.student_number)
 
 
 def new_student(site: Site, name: str = "林小雨") -> str:
@@ -111,7 +111,7 @@ def new_student(site: Site, name: str = "林小雨") -> str:
             ),
         )
     )
-    return admit(site, receipt["registration_id"])
+    return admit(site, receipt.registration_id)
 
 
 def activate(page: Page, link: str, password: str = PASSWORD) -> None:

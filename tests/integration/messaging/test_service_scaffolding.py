@@ -16,6 +16,8 @@ import pytest
 from dossier.core.caller import Caller
 from dossier.core.commands import WithdrawConsent
 from dossier.core.contracts import CATALOGUE
+from dossier.core.contracts.approvals import ConsentView
+from dossier.core.enums import ConsentGiver, ConsentPurpose
 from dossier.core.errors import NotFound, Problem, ValidationError
 from dossier.core.policy import Actor, Role
 from dossier.messaging.client import DossierClient, RemoteError
@@ -37,10 +39,11 @@ PRIVATE = private_key_from(generate_private_key())
 ISSUER = TokenIssuer(PRIVATE)
 VERIFIER = TokenVerifier(PRIVATE.public_key())
 OFFICER = Actor(id="officer-1", roles={Role.ENROLMENT_OFFICER}, branches={"SH01"})
+GRANTED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
-def handler(calls: list[str]) -> Callable[[Caller, WithdrawConsent], dict[str, str]]:
-    def handle(ctx: Caller, body: WithdrawConsent) -> dict[str, str]:
+def handler(calls: list[str]) -> Callable[[Caller, WithdrawConsent], ConsentView]:
+    def handle(ctx: Caller, body: WithdrawConsent) -> ConsentView:
         calls.append(threading.current_thread().name)
         if body.consent_id == "boom":
             raise RuntimeError(f"database said {SECRET}")
@@ -50,7 +53,17 @@ def handler(calls: list[str]) -> Callable[[Caller, WithdrawConsent], dict[str, s
             raise ValidationError([Problem("consent_id", "required")])
         if body.consent_id == "slow":
             time.sleep(0.5)
-        return {"consent_id": body.consent_id, "actor": ctx.actor.id}
+        return ConsentView(
+            consent_id=body.consent_id,
+            student_number="SH01-26-000001-X",
+            purpose=ConsentPurpose.MARKETING,
+            given_by=ConsentGiver.STUDENT,
+            granted_at=GRANTED,
+            recorded_by="officer-0",
+            active=False,
+            withdrawn_at=GRANTED,
+            withdrawn_by=ctx.actor.id,
+        )
 
     return handle
 
@@ -104,7 +117,7 @@ def test_a_valid_request_is_answered_with_the_handlers_result(
 ) -> None:
     async def scenario(nc: Any, calls: list[str]) -> None:
         answer = await client(nc).send(WithdrawConsent(consent_id="c-1"))
-        assert answer == {"consent_id": "c-1", "actor": "officer-1"}
+        assert (answer.consent_id, answer.withdrawn_by) == ("c-1", "officer-1")
         assert len(calls) == 1
 
     run(nats_session_server, scenario)
@@ -217,7 +230,8 @@ def test_stop_lets_requests_in_flight_finish(nats_session_server: NatsServer) ->
         pending = asyncio.create_task(client(client_nc).send(WithdrawConsent(consent_id="slow")))
         await asyncio.sleep(0.2)
         await runner.stop()
-        assert await pending == {"consent_id": "slow", "actor": "officer-1"}
+        answer = await pending
+        assert (answer.consent_id, answer.withdrawn_by) == ("slow", "officer-1")
         await service_nc.close()
         await client_nc.close()
 

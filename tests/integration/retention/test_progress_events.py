@@ -152,7 +152,7 @@ def test_a_backup_over_nats_publishes_rising_progress_and_a_final_event(
         assert {e["kind"] for e in events} == {"backup-create"}
         assert set(events[0]) == {"job", "kind", "stage", "done", "total", "at"}
         rows = assert_counts_up(events, "rows")
-        assert rows[-1]["done"] == rows[-1]["total"] == reply["rows"]
+        assert rows[-1]["done"] == rows[-1]["total"] == reply.rows
         assert events[-1]["stage"] == "done"
         assert [e["stage"] for e in events].count("done") == 1
 
@@ -162,13 +162,13 @@ def test_a_backup_over_nats_publishes_rising_progress_and_a_final_event(
             verify_job,
             client.request(
                 "backup.verify",
-                VerifyBackup(backup_id=reply["id"], job_id=verify_job),
+                VerifyBackup(backup_id=reply.id, job_id=verify_job),
                 mutating=False,
             ),
         )
         assert checked["ok"]
         parts = assert_counts_up(events, "parts")
-        assert parts[-1]["done"] == parts[-1]["total"] == reply["parts"]
+        assert parts[-1]["done"] == parts[-1]["total"] == reply.parts
         assert events[-1]["stage"] == "done"
 
     serve(nats_session_server, filled, local_store, scenario)

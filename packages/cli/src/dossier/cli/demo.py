@@ -39,7 +39,12 @@ from dossier.core.commands import (
 )
 from dossier.core.contracts.approvals import ListNotifications
 from dossier.core.contracts.intake import AddDocument, GetDossier
-from dossier.core.contracts.retention import CreateBackup, ListCertificates, VerifyBackup
+from dossier.core.contracts.retention import (
+    Certificate,
+    CreateBackup,
+    ListCertificates,
+    VerifyBackup,
+)
 from dossier.core.enums import (
     Channel,
     Decision,
@@ -125,25 +130,25 @@ class Walkthrough:
         )
         try:
             await officer.send(
-                ReviewChange(change_id=change["change_id"], decision=Decision.APPROVE, comment="x")
+                ReviewChange(change_id=change.change_id, decision=Decision.APPROVE, comment="x")
             )
         except RemoteError as refused:
             say(f"   the enrolment officer may not approve it: {refused.code}")
         await manager.send(
             ReviewChange(
-                change_id=change["change_id"],
+                change_id=change.change_id,
                 decision=Decision.APPROVE,
                 comment="checked against the new contract",
             )
         )
         say("   the branch manager (a second person) approves: applied, reason and time audited.")
-        page = await student.send(ListNotifications(student_number=number))
-        text = next(n["text"] for n in page["items"] if n["answerable"])
+        notes = await student.send(ListNotifications(student_number=number))
+        text = next(n.text for n in notes.items if n.answerable)
         code = re.search(r"[A-Za-z0-9_-]{20,}", text)
         assert code is not None
         say(f"   notice to the student: {text.replace(code.group(0), '••••')}")
         await student.send(
-            AnswerChange(change_id=change["change_id"], token=code.group(0), confirm=True)
+            AnswerChange(change_id=change.change_id, token=code.group(0), confirm=True)
         )
         say("   the student confirms the change with the one-time code.")
 
@@ -158,26 +163,27 @@ class Walkthrough:
         )
         await manager.send(
             ReviewDestruction(
-                request_id=request["request_id"], decision=Decision.APPROVE, reason="no hold"
+                request_id=request.request_id, decision=Decision.APPROVE, reason="no hold"
             )
         )
         say("   approved by the branch manager; the retention service executes it.")
-        certificate: dict[str, Any] = {}
+        certificate: Certificate | None = None
         for _ in range(100):
             page = await operator.send(ListCertificates(branch="SH01"))
-            if page["items"] and page["items"][0].get("verification"):
-                certificate = page["items"][0]
+            if page.items and page.items[0].verification is not None:
+                certificate = page.items[0]
                 break
             await asyncio.sleep(0.2)
-        verification = certificate.get("verification") or {}
+        verification = certificate.verification if certificate is not None else None
+        verified = verification is not None and verification.ok
         say(
-            f"11. 销毁证明 certificate {certificate.get('id', '?')[:8]}…: "
-            f"{certificate.get('method', '?')}"
+            f"11. 销毁证明 certificate {certificate.id[:8] if certificate else '?'}…: "
+            f"{certificate.method if certificate else '?'}"
         )
-        for kept in certificate.get("kept", []):
-            if kept["count"]:
-                say(f"    kept {kept['count']} {kept['what']} — {kept['ground'].split(';')[0]}")
-        say(f"    verification: {'nothing decryptable remains' if verification.get('ok') else '?'}")
+        for kept in certificate.kept if certificate else ():
+            if kept.count:
+                say(f"    kept {kept.count} {kept.what} — {kept.ground.split(';')[0]}")
+        say(f"    verification: {'nothing decryptable remains' if verified else '?'}")
         try:
             await officer.send(GetDossier(student_number=number))
         except RemoteError as gone:
@@ -185,14 +191,14 @@ class Walkthrough:
 
         say("12. 备份 The operator takes a backup and verifies every part.")
         backup = await operator.send(CreateBackup())
-        check = await operator.send(VerifyBackup(backup_id=backup["id"]))
+        check = await operator.send(VerifyBackup(backup_id=backup.id))
         say(
-            f"    backup {backup['id']}: {backup['parts']} part(s), {backup['rows']} rows, "
-            f"{backup['objects']} objects — verified {'ok' if check['ok'] else 'FAILED'}"
+            f"    backup {backup.id}: {backup.parts} part(s), {backup.rows} rows, "
+            f"{backup.objects} objects — verified {'ok' if check.ok else 'FAILED'}"
         )
         return {
-            "certificate_ok": bool(verification.get("ok")),
-            "backup_ok": bool(check["ok"]),
+            "certificate_ok": verified,
+            "backup_ok": check.ok,
         }
 
     async def run(self) -> dict[str, Any]:
@@ -219,17 +225,17 @@ class Walkthrough:
 
             say("2. The clerk corrects the form and attaches a scan of the passport.")
             receipt = await desk.send(_form(_applicant("E1234567", "+86 138 0013 8000")))
-            say(f"   registration {receipt['registration_id'][:8]}… is waiting for review.")
+            say(f"   registration {receipt.registration_id[:8]}… is waiting for review.")
 
             say("3. 招生 The enrolment officer reviews it: no probable duplicates; admitted.")
             outcome = await officer.send(
                 ReviewRegistration(
-                    registration_id=receipt["registration_id"],
+                    registration_id=receipt.registration_id,
                     decision=Decision.APPROVE,
                     reason="identity and contact checked",
                 )
             )
-            number = outcome["student_number"]
+            number = outcome.student_number
             parsed = DEFAULT_FORMAT.parse(number)
             say(f"   student number {number} (branch {parsed.prefix}, check character valid)")
 
@@ -238,7 +244,7 @@ class Walkthrough:
             try:
                 await officer.send(
                     ReviewRegistration(
-                        registration_id=again["registration_id"],
+                        registration_id=again.registration_id,
                         decision=Decision.APPROVE,
                         reason="looks fine",
                     )
@@ -247,7 +253,7 @@ class Walkthrough:
                 say(f"   acceptance refused: {refused.message}")
             await officer.send(
                 ReviewRegistration(
-                    registration_id=again["registration_id"],
+                    registration_id=again.registration_id,
                     decision=Decision.REJECT,
                     reason=f"duplicate of {number}",
                 )
@@ -287,14 +293,14 @@ class Walkthrough:
             full = await officer.send(GetDossier(student_number=number))
             masked = await desk.send(GetDossier(student_number=number))
             for label, view in (("enrolment officer", full), ("front desk", masked)):
-                person = view["personal"]
+                person = view.personal
                 say(
-                    f"   {label:>17}: {person['name']}, {person['phone']}, "
-                    f"{person['id_number']}, {person['email']}"
+                    f"   {label:>17}: {person.name}, {person.phone}, "
+                    f"{person.id_number}, {person.email}"
                 )
             say(
-                f"   courses {len(full['enrolments'])}, payments {len(full['payments'])}, "
-                f"documents {len(full['documents'])}, status {full['status']}"
+                f"   courses {len(full.enrolments)}, payments {len(full.payments)}, "
+                f"documents {len(full.documents)}, status {full.status.value}"
             )
 
             js = nc.jetstream()

@@ -15,8 +15,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.schemas import SchemaGenerator
 
+from dossier.core import wire
+from dossier.core.commands import SubmitRegistration
 from dossier.gateway.public import applicant_actor
-from dossier.gateway.web import SESSION_CSRF, CsrfRefused, gateway, locale_of
+from dossier.gateway.web import SESSION_CSRF, CsrfRefused, gateway, send_form
 from dossier.messaging.client import RemoteError
 
 SCHEMAS = SchemaGenerator(
@@ -82,16 +84,13 @@ async def submit_registration(request: Request) -> Response:
             },
             status_code=400,
         )
-    client = gateway(request).client(applicant_actor(body["branch"]), locale_of(request))
+    actor = applicant_actor(body["branch"])
+    key = request.headers.get("idempotency-key")
     try:
-        receipt = await client.request(
-            "registration.submit",
-            orjson.dumps(body),
-            idempotency_key=request.headers.get("idempotency-key"),
-        )
+        receipt = await send_form(request, actor, SubmitRegistration, body, key)
     except RemoteError as refused:
         return _error(refused)
-    return JSONResponse(receipt, status_code=201)
+    return Response(wire.dumps(receipt), status_code=201, media_type="application/json")
 
 
 def check_csrf_header(request: Request) -> None:

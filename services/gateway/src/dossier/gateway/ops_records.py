@@ -10,9 +10,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from dossier.core.contracts.retention import (
+    AuditCheck,
+    BackupCheck,
+    BackupList,
+    Certificate,
+    CertificatePage,
+    CreateBackup,
+    GetCertificate,
+    ListBackups,
+    ListCertificates,
+    VerifyAudit,
+    VerifyBackup,
+)
 from dossier.core.policy import Operation
 from dossier.gateway.ops_base import Operator, chosen_branch, operator_of, page
-from dossier.gateway.web import ask, checked_form, idempotency_key, redirect, refusal, text
+from dossier.gateway.web import checked_form, idempotency_key, redirect, refusal, send, text
 from dossier.messaging.client import RemoteError
 
 CERTIFICATES_PAGE = 50
@@ -24,33 +37,33 @@ CERTIFICATES_PAGE = 50
 async def certificates(request: Request) -> Response:
     operator = operator_of(request, Operation.CERTIFICATE_READ)
     branch = chosen_branch(request, operator)
-    query = {
-        "branch": branch,
-        "after": request.query_params.get("after") or None,
-        "limit": CERTIFICATES_PAGE,
-    }
-    found = await ask(request, operator.actor, "certificate.list", query)
+    query = ListCertificates(
+        branch=branch,
+        after=request.query_params.get("after") or None,
+        limit=CERTIFICATES_PAGE,
+    )
+    found: CertificatePage = await send(request, operator.actor, query)
     return page(
         request,
         operator,
         "ops/certificates.html",
         section="certificates",
         branch=branch,
-        items=found["items"],
-        next_after=found.get("next_after"),
+        items=found.items,
+        next_after=found.next_after,
     )
 
 
 async def certificate(request: Request) -> Response:
     operator = operator_of(request, Operation.CERTIFICATE_READ)
-    body = {"certificate_id": request.path_params["certificate_id"]}
-    found = await ask(request, operator.actor, "certificate.get", body)
+    query = GetCertificate(certificate_id=request.path_params["certificate_id"])
+    found: Certificate = await send(request, operator.actor, query)
     return page(
         request,
         operator,
         "ops/certificate.html",
         section="certificates",
-        branch=found["branch"],
+        branch=found.branch,
         certificate=found,
     )
 
@@ -62,12 +75,12 @@ async def _backups_page(
     request: Request,
     operator: Operator,
     *,
-    check: dict[str, Any] | None = None,
+    check: BackupCheck | None = None,
     refused: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
-    found = await ask(request, operator.actor, "backup.list", {})
-    items = sorted(found["items"], key=lambda b: b["created_at"], reverse=True)
+    found: BackupList = await send(request, operator.actor, ListBackups())
+    items = sorted(found.items, key=lambda b: b.created_at, reverse=True)
     return page(
         request,
         operator,
@@ -87,9 +100,9 @@ async def backups(request: Request) -> Response:
 async def create_backup(request: Request) -> Response:
     operator = operator_of(request, Operation.BACKUP_MANAGE)
     form = await checked_form(request)
-    body = {"incremental": text(form, "kind") == "incremental"}
+    command = CreateBackup(incremental=text(form, "kind") == "incremental")
     try:
-        await ask(request, operator.actor, "backup.create", body, idempotency_key(form))
+        await send(request, operator.actor, command, idempotency_key(form))
     except RemoteError as error:
         shown = refusal(error)
         return await _backups_page(request, operator, refused=shown, status_code=error.status)
@@ -100,9 +113,9 @@ async def verify_backup(request: Request) -> Response:
     """Re-read every part of the backup and check it (a read: nothing changes)."""
     operator = operator_of(request, Operation.BACKUP_MANAGE)
     await checked_form(request)
-    body = {"backup_id": request.path_params["backup_id"]}
+    query = VerifyBackup(backup_id=request.path_params["backup_id"])
     try:
-        check = await ask(request, operator.actor, "backup.verify", body)
+        check = await send(request, operator.actor, query)
     except RemoteError as error:
         shown = refusal(error)
         return await _backups_page(request, operator, refused=shown, status_code=error.status)
@@ -117,7 +130,7 @@ def _audit_page(
     operator: Operator,
     *,
     chosen: str = "",
-    result: dict[str, Any] | None = None,
+    result: AuditCheck | None = None,
 ) -> Response:
     return page(
         request,
@@ -141,7 +154,7 @@ async def verify_audit(request: Request) -> Response:
     chosen = text(form, "branch")
     if chosen not in operator.branches:
         chosen = "" if operator.everywhere else chosen_branch(request, operator)
-    result = await ask(request, operator.actor, "audit.verify", {"branch": chosen or None})
+    result = await send(request, operator.actor, VerifyAudit(branch=chosen or None))
     return _audit_page(request, operator, chosen=chosen, result=result)
 
 

@@ -12,16 +12,30 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from dossier.core.contracts.retention import (
+    Export,
+    ExportReview,
+    GetReviewRun,
+    ListFindings,
+    ListReviewRuns,
+    ResolveFinding,
+    ReviewReport,
+    RunPage,
+    RunView,
+    SignOffReview,
+    StartReview,
+    WaiveFinding,
+)
 from dossier.core.enums import FindingStatus
 from dossier.core.policy import Operation
 from dossier.gateway.ops_base import Operator, chosen_branch, operator_of, page
 from dossier.gateway.web import (
-    ask,
     checked_form,
     download,
     idempotency_key,
     redirect,
     refusal,
+    send,
     text,
 )
 from dossier.messaging.client import RemoteError
@@ -73,14 +87,14 @@ def bar_chart(series: list[tuple[str, int]]) -> Chart:
     )
 
 
-def per_rule(runs: list[dict[str, Any]]) -> tuple[list[str], list[str], dict[str, dict[str, int]]]:
+def per_rule(runs: list[RunView]) -> tuple[list[str], list[str], dict[str, dict[str, int]]]:
     """Quarters (oldest first), rules, and the count of each rule in each quarter."""
-    quarters = sorted({run["quarter"] for run in runs})
+    quarters = sorted({run.quarter for run in runs})
     counts: dict[str, dict[str, int]] = {}
     for run in runs:
-        for item in run["by_rule"]:
-            row = counts.setdefault(item["rule"], {})
-            row[run["quarter"]] = row.get(run["quarter"], 0) + int(item["count"])
+        for item in run.by_rule:
+            row = counts.setdefault(item.rule, {})
+            row[run.quarter] = row.get(run.quarter, 0) + item.count
     return quarters, sorted(counts), counts
 
 
@@ -96,10 +110,10 @@ async def _runs_page(
     refused: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
-    found = await ask(request, operator.actor, "review.list", {"branch": branch})
-    runs = sorted(found["items"], key=lambda run: run["quarter"], reverse=True)
+    found: RunPage = await send(request, operator.actor, ListReviewRuns(branch=branch))
+    runs = sorted(found.items, key=lambda run: run.quarter, reverse=True)
     quarters, rules, counts = per_rule(runs)
-    totals = {q: sum(r["findings"] for r in runs if r["quarter"] == q) for q in quarters}
+    totals = {q: sum(r.findings for r in runs if r.quarter == q) for q in quarters}
     return page(
         request,
         operator,
@@ -131,23 +145,23 @@ async def start_review(request: Request) -> Response:
     if branch not in operator.branches:
         branch = chosen_branch(request, operator)
     quarter = text(form, "quarter").upper()
-    body = {"branch": branch, "quarter": quarter or None}
+    command = StartReview(branch=branch, quarter=quarter or None)
     try:
-        run = await ask(request, operator.actor, "review.start", body, idempotency_key(form))
+        run: RunView = await send(request, operator.actor, command, idempotency_key(form))
     except RemoteError as error:
         shown = refusal(error)
         return await _runs_page(
             request, operator, branch, quarter=quarter, refused=shown, status_code=error.status
         )
-    return redirect(f"/ops/reviews/{run['id']}?done=review_started")
+    return redirect(f"/ops/reviews/{run.id}?done=review_started")
 
 
 async def report(request: Request) -> Response:
     """The retention service's HTML report over the chosen branch's runs, to save."""
     operator = operator_of(request, Operation.REVIEW_READ)
     branch = chosen_branch(request, operator)
-    made = await ask(request, operator.actor, "review.report", {"branches": [branch]})
-    return download(made["content"], made["filename"], made["media_type"])
+    made: Export = await send(request, operator.actor, ReviewReport(branches=(branch,)))
+    return download(made.content, made.filename, made.media_type)
 
 
 # -- one run: its work list --------------------------------------------------------------------
@@ -164,27 +178,27 @@ async def _run_page(
     status = request.query_params.get("status", "")
     status = status if status in {s.value for s in FindingStatus} else ""
     rule = request.query_params.get("rule", "")
-    query: dict[str, Any] = {
-        "run_id": run_id,
-        "status": status or None,
-        "rule": rule or None,
-        "after": request.query_params.get("after") or None,
-        "limit": FINDINGS_PAGE,
-    }
+    query = ListFindings(
+        run_id=run_id,
+        status=FindingStatus(status) if status else None,
+        rule=rule or None,
+        after=request.query_params.get("after") or None,
+        limit=FINDINGS_PAGE,
+    )
     run, findings = await asyncio.gather(
-        ask(request, operator.actor, "review.get", {"run_id": run_id}),
-        ask(request, operator.actor, "review.findings", query),
+        send(request, operator.actor, GetReviewRun(run_id=run_id)),
+        send(request, operator.actor, query),
     )
     return page(
         request,
         operator,
         "ops/run.html",
         section="reviews",
-        branch=run["branch"],
+        branch=run.branch,
         status_code=status_code,
         run=run,
-        findings=findings["items"],
-        next_after=findings.get("next_after"),
+        findings=findings.items,
+        next_after=findings.next_after,
         status=status,
         rule=rule,
         statuses=[s.value for s in FindingStatus],
@@ -204,14 +218,15 @@ async def close_finding(request: Request) -> Response:
     operator = operator_of(request, Operation.REVIEW_RESOLVE)
     form = await checked_form(request)
     run_id = request.path_params["run_id"]
-    verb = "review.waive" if text(form, "action") == "waive" else "review.resolve"
-    body = {"finding_id": request.path_params["finding_id"], "note": text(form, "note")}
+    waive = text(form, "action") == "waive"
+    close = WaiveFinding if waive else ResolveFinding
+    command = close(finding_id=request.path_params["finding_id"], note=text(form, "note"))
     try:
-        await ask(request, operator.actor, verb, body, idempotency_key(form))
+        await send(request, operator.actor, command, idempotency_key(form))
     except RemoteError as error:
         shown = refusal(error)
         return await _run_page(request, operator, run_id, refused=shown, status_code=error.status)
-    done = "finding_waived" if verb == "review.waive" else "finding_resolved"
+    done = "finding_waived" if waive else "finding_resolved"
     return redirect(f"/ops/reviews/{run_id}?done={done}")
 
 
@@ -219,9 +234,9 @@ async def sign_off(request: Request) -> Response:
     operator = operator_of(request, Operation.REVIEW_SIGN_OFF)
     form = await checked_form(request)
     run_id = request.path_params["run_id"]
-    body = {"run_id": run_id, "note": text(form, "note")}
+    command = SignOffReview(run_id=run_id, note=text(form, "note"))
     try:
-        await ask(request, operator.actor, "review.sign_off", body, idempotency_key(form))
+        await send(request, operator.actor, command, idempotency_key(form))
     except RemoteError as error:
         shown = refusal(error)
         return await _run_page(request, operator, run_id, refused=shown, status_code=error.status)
@@ -230,10 +245,9 @@ async def sign_off(request: Request) -> Response:
 
 async def export_csv(request: Request) -> Response:
     operator = operator_of(request, Operation.REVIEW_READ)
-    made = await ask(
-        request, operator.actor, "review.export", {"run_id": request.path_params["run_id"]}
-    )
-    return download(made["content"], made["filename"], made["media_type"])
+    query = ExportReview(run_id=request.path_params["run_id"])
+    made: Export = await send(request, operator.actor, query)
+    return download(made.content, made.filename, made.media_type)
 
 
 routes = [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,6 +11,8 @@ from starlette.routing import Route
 
 from dossier.core import wire
 from dossier.core.attachments import MAGIC, MAX_ATTACHMENT_BYTES, Attachment
+from dossier.core.commands import SubmitRegistration
+from dossier.core.contracts.intake import RegistrationReceipt
 from dossier.core.enums import Channel, DocumentKind, Gender
 from dossier.core.policy import Actor, Role
 from dossier.gateway.i18n import gender_options, id_type_options
@@ -23,6 +24,7 @@ from dossier.gateway.web import (
     locale_of,
     redirect,
     render,
+    send_form,
     text,
 )
 from dossier.messaging.client import RemoteError
@@ -132,19 +134,18 @@ async def submit_registration(request: Request) -> Response:
     locale = locale_of(request)
     if wrong:
         return _refused(request, values, {p.field: p.message(locale) for p in wrong})
-    client = gateway(request).client(applicant_actor(values["branch"]), locale)
+    actor = applicant_actor(values["branch"])
+    body = registration_body(form, attachment)
     try:
-        receipt = await client.request(
-            "registration.submit",
-            orjson.dumps(registration_body(form, attachment)),
-            idempotency_key=idempotency_key(form),
+        receipt: RegistrationReceipt = await send_form(
+            request, actor, SubmitRegistration, body, idempotency_key(form)
         )
     except RemoteError as refused:
         if refused.status != 400 or not refused.problems:
             raise
         problems = {p.field: p.message for p in refused.problems}
         return _refused(request, values, problems, refused.message)
-    return redirect(f"/register/done?ref={receipt['registration_id']}")
+    return redirect(f"/register/done?ref={receipt.registration_id}")
 
 
 async def registration_done(request: Request) -> Response:

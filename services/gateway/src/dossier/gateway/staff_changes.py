@@ -18,13 +18,14 @@ from starlette.routing import Route
 from dossier.core.attachments import MAGIC, MAX_ATTACHMENT_BYTES
 from dossier.core.changes import CHANGEABLE
 from dossier.core.commands import RebaseChange, ReviewChange, SubmitChange
+from dossier.core.contracts.approvals import ChangeView, GetChange, ListChanges
+from dossier.core.contracts.intake import DossierView, GetDossier
 from dossier.core.enums import ChangeStatus, Decision, DocumentKind
 from dossier.core.policy import Operation
 from dossier.core.records import FieldChange
 from dossier.gateway.accounts import Account
 from dossier.gateway.i18n import gender_options, id_type_options
 from dossier.gateway.staff_common import (
-    ask,
     branch_choices,
     can,
     choice_problem,
@@ -40,6 +41,7 @@ from dossier.gateway.staff_common import (
 from dossier.gateway.web import (
     attachment_from,
     checked_form,
+    fields_of,
     idempotency_key,
     locale_of,
     redirect,
@@ -52,23 +54,22 @@ DECIDABLE = {ChangeStatus.SUBMITTED.value, ChangeStatus.DISPUTED.value}
 PAGE_SIZE = 50
 
 
-def current_values(dossier: dict[str, Any]) -> dict[str, str]:
+def current_values(dossier: DossierView) -> dict[str, str]:
     """What the dossier holds now for each changeable field, as masked for the caller."""
-    personal = dossier["personal"]
-    guardian = dossier.get("guardian") or {}
-    needs = dossier["needs"]
+    personal = dossier.personal
+    guardian = dossier.guardian
     return {
-        "personal.name": personal["name"],
-        "personal.birth_date": personal["birth_date"],
-        "personal.id_document": f"{personal['id_document_type']}:{personal['id_number']}",
-        "personal.phone": personal["phone"],
-        "personal.email": personal.get("email") or "",
-        "personal.address": personal.get("address") or "",
-        "personal.gender": personal["gender"],
-        "guardian.name": guardian.get("name", ""),
-        "guardian.relation": guardian.get("relation", ""),
-        "guardian.phone": guardian.get("phone", ""),
-        **{f"needs.{name}": str(value) for name, value in needs.items()},
+        "personal.name": personal.name,
+        "personal.birth_date": personal.birth_date,
+        "personal.id_document": f"{personal.id_document_type}:{personal.id_number}",
+        "personal.phone": personal.phone,
+        "personal.email": personal.email or "",
+        "personal.address": personal.address or "",
+        "personal.gender": personal.gender,
+        "guardian.name": guardian.name if guardian else "",
+        "guardian.relation": guardian.relation if guardian else "",
+        "guardian.phone": guardian.phone if guardian else "",
+        **{f"needs.{name}": str(value) for name, value in fields_of(dossier.needs)},
     }
 
 
@@ -85,7 +86,7 @@ async def _form(
     problems: dict[str, str] | None = None,
     summary: str = "",
 ) -> Response:
-    dossier = await ask(request, account, "dossier.get", {"student_number": number})
+    dossier: DossierView = await send(request, account.actor, GetDossier(student_number=number))
     locale = locale_of(request)
     return staff_render(
         request,
@@ -166,8 +167,8 @@ async def submit_change(request: Request) -> Response:
             summary=refused.message,
         )
     flash(request, "staff.change.submitted_flash")
-    if can(account, Operation.CHANGE_READ, receipt["branch"]):
-        return redirect(f"/staff/changes/{receipt['change_id']}")
+    if can(account, Operation.CHANGE_READ, receipt.branch):
+        return redirect(f"/staff/changes/{receipt.change_id}")
     return redirect(f"/staff/dossiers/{number}")
 
 
@@ -193,11 +194,13 @@ async def change_list(request: Request) -> Response:
     account = staff_for(request, Operation.CHANGE_READ)
     branch = chosen_branch(request, account)
     status = status_filter(request, ChangeStatus, ChangeStatus.SUBMITTED)
-    body: dict[str, Any] = {"branch": branch, "limit": PAGE_SIZE, "status": status or None}
-    after = request.query_params.get("after")
-    if after:
-        body["after"] = after
-    page = await ask(request, account, "change.list", body)
+    query = ListChanges(
+        branch=branch,
+        limit=PAGE_SIZE,
+        status=ChangeStatus(status) if status else None,
+        after=request.query_params.get("after") or None,
+    )
+    page = await send(request, account.actor, query)
     return staff_render(
         request,
         "staff/changes.html",
@@ -219,10 +222,10 @@ async def _change_page(
     problems: dict[str, str] | None = None,
     summary: str = "",
 ) -> Response:
-    change = await ask(request, account, "change.get", {"change_id": change_id})
-    own = change["requested_by"] == account.actor.id
-    may_review = can(account, Operation.CHANGE_REVIEW, change["branch"])
-    decidable = change["status"] in DECIDABLE
+    change: ChangeView = await send(request, account.actor, GetChange(change_id=change_id))
+    own = change.requested_by == account.actor.id
+    may_review = can(account, Operation.CHANGE_REVIEW, change.branch)
+    decidable = change.status in DECIDABLE
     return staff_render(
         request,
         "staff/change.html",
@@ -232,8 +235,8 @@ async def _change_page(
         may_review=may_review,
         decidable=decidable,
         may_decide=may_review and decidable and not own,
-        may_rebase=may_review and change["stale"],
-        may_open_dossier=can(account, Operation.DOSSIER_READ, change["branch"]),
+        may_rebase=may_review and change.stale,
+        may_open_dossier=can(account, Operation.DOSSIER_READ, change.branch),
         values=values or {},
         problems=problems or {},
         summary=summary,

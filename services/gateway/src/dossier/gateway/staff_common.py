@@ -11,14 +11,12 @@ controls the policy says would be refused.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import orjson
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -55,20 +53,6 @@ def may_invite(account: Account, branch: str) -> bool:
     return bool(account.roles & INVITE_ROLES) and (
         Role.ADMIN in account.roles or account.actor.covers(branch)
     )
-
-
-async def ask(
-    request: Request,
-    account: Account,
-    verb: str,
-    body: Mapping[str, Any],
-    *,
-    key: str | None = None,
-    mutating: bool = False,
-) -> Any:
-    """A NATS request with a JSON body (queries, and intake's own commands), as the account."""
-    client = gateway(request).client(account.actor, locale_of(request))
-    return await client.request(verb, orjson.dumps(body), idempotency_key=key, mutating=mutating)
 
 
 def hides_not_found(endpoint: Endpoint) -> Endpoint:
@@ -203,13 +187,19 @@ def staff_render(
         key = f"staff.{group}.{value}"
         return translate(key, locale) if key in TEXT else str(value)
 
-    def when(value: str | None, branch: str | None = None) -> str:
+    def when(value: object, branch: str | None = None) -> str:
+        """A view's timestamp (or ISO text) in the branch's time zone (else UTC)."""
         if not value:
             return ""
-        try:
-            at = datetime.fromisoformat(value)
-        except ValueError:
-            return value
+        if isinstance(value, datetime):
+            at = value
+        elif isinstance(value, str):
+            try:
+                at = datetime.fromisoformat(value)
+            except ValueError:
+                return value
+        else:
+            return str(value)
         zone = time_zone_of(request, branch) if branch else "UTC"
         local = at.astimezone(ZoneInfo(zone)) if at.tzinfo else at.replace(tzinfo=UTC)
         return f"{local:%Y-%m-%d %H:%M} ({zone})" if branch else f"{local:%Y-%m-%d %H:%M} UTC"

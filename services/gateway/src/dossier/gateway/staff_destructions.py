@@ -3,18 +3,16 @@ decision — never on one's own request (the service refuses it; the page says s
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from dossier.core.commands import ReviewDestruction
+from dossier.core.contracts.approvals import DestructionView, GetDestruction, ListDestructions
 from dossier.core.enums import Decision, DestructionStatus
 from dossier.core.policy import Operation
 from dossier.gateway.accounts import Account
 from dossier.gateway.staff_common import (
-    ask,
     branch_choices,
     can,
     choice_problem,
@@ -34,8 +32,8 @@ async def destruction_list(request: Request) -> Response:
     account = staff_for(request, Operation.DESTRUCTION_READ)
     branch = chosen_branch(request, account)
     status = status_filter(request, DestructionStatus, DestructionStatus.SUBMITTED)
-    body: dict[str, Any] = {"branch": branch, "status": status or None}
-    page = await ask(request, account, "destruction.list", body)
+    query = ListDestructions(branch=branch, status=DestructionStatus(status) if status else None)
+    page = await send(request, account.actor, query)
     return staff_render(
         request,
         "staff/destructions.html",
@@ -57,10 +55,12 @@ async def _page(
     problems: dict[str, str] | None = None,
     summary: str = "",
 ) -> Response:
-    found = await ask(request, account, "destruction.get", {"request_id": request_id})
-    own = found["requested_by"] == account.actor.id
-    may_review = can(account, Operation.DESTRUCTION_REVIEW, found["branch"])
-    decidable = found["status"] == DestructionStatus.SUBMITTED.value
+    found: DestructionView = await send(
+        request, account.actor, GetDestruction(request_id=request_id)
+    )
+    own = found.requested_by == account.actor.id
+    may_review = can(account, Operation.DESTRUCTION_REVIEW, found.branch)
+    decidable = found.status == DestructionStatus.SUBMITTED
     return staff_render(
         request,
         "staff/destruction.html",
@@ -70,7 +70,7 @@ async def _page(
         may_review=may_review,
         decidable=decidable,
         may_decide=may_review and decidable and not own,
-        may_open_dossier=can(account, Operation.DOSSIER_READ, found["branch"]),
+        may_open_dossier=can(account, Operation.DOSSIER_READ, found.branch),
         values=values or {},
         problems=problems or {},
         summary=summary,

@@ -20,11 +20,25 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from dossier.core.attachments import MAGIC, MAX_ATTACHMENT_BYTES
+from dossier.core.contracts.approvals import (
+    AuditTrail,
+    ListChanges,
+    ListDestructions,
+    ListHolds,
+    StatusHistory,
+)
+from dossier.core.contracts.intake import (
+    DocumentContent,
+    DossierSummary,
+    DossierView,
+    GetDocument,
+    GetDossier,
+    SearchDossiers,
+)
 from dossier.core.enums import DocumentKind, PaymentMethod, StudentStatus
 from dossier.core.policy import Operation
 from dossier.gateway.accounts import Account
 from dossier.gateway.staff_common import (
-    ask,
     branch_choices,
     can,
     chosen_branch,
@@ -36,7 +50,7 @@ from dossier.gateway.staff_common import (
     staff_render,
     time_zone_of,
 )
-from dossier.gateway.web import checked_form, gateway, locale_of
+from dossier.gateway.web import checked_form, gateway, locale_of, send, send_form
 from dossier.gateway.web import download as download_response
 from dossier.messaging.client import RemoteError
 
@@ -55,13 +69,13 @@ async def search(request: Request) -> Response:
     account = staff_for(request, Operation.DOSSIER_SEARCH)
     branch = chosen_branch(request, account)
     values = {name: request.query_params.get(name, "").strip() for name in SEARCH_FIELDS}
-    found: list[dict[str, Any]] | None = None
+    found: tuple[DossierSummary, ...] | None = None
     problems: dict[str, str] = {}
     summary = ""
     if any(values.values()):
         body: dict[str, Any] = {"branch": branch, **{k: v or None for k, v in values.items()}}
         try:
-            found = (await ask(request, account, "dossier.search", body))["items"]
+            found = (await send_form(request, account.actor, SearchDossiers, body)).items
         except RemoteError as refused:
             if refused.status != 400:
                 raise
@@ -96,21 +110,22 @@ async def render_dossier(
     summary: str = "",
 ) -> Response:
     """The dossier page; after a refused form, with that form's values and problems."""
-    dossier = await ask(request, account, "dossier.get", {"student_number": number})
-    branch = dossier["branch"]
-    number = dossier["student_number"]
+    actor = account.actor
+    dossier: DossierView = await send(request, actor, GetDossier(student_number=number))
+    branch = dossier.branch
+    number = dossier.student_number
     calls: dict[str, Any] = {
-        "history": ask(request, account, "status.history", {"student_number": number}),
-        "trail": ask(request, account, "audit.trail", {"student_number": number}),
+        "history": send(request, actor, StatusHistory(student_number=number)),
+        "trail": send(request, actor, AuditTrail(student_number=number)),
     }
     if can(account, Operation.CHANGE_READ, branch):
-        body = {"branch": branch, "student_number": number}
-        calls["changes"] = ask(request, account, "change.list", body)
+        calls["changes"] = send(request, actor, ListChanges(branch=branch, student_number=number))
     if can(account, Operation.DESTRUCTION_READ, branch):
-        body = {"branch": branch, "student_number": number}
-        calls["destructions"] = ask(request, account, "destruction.list", body)
+        calls["destructions"] = send(
+            request, actor, ListDestructions(branch=branch, student_number=number)
+        )
     if can(account, Operation.HOLD_MANAGE, branch):
-        calls["holds"] = ask(request, account, "hold.list", {"student_number": number})
+        calls["holds"] = send(request, actor, ListHolds(student_number=number))
     answers = dict(zip(calls, await asyncio.gather(*calls.values()), strict=True))
     may = {
         op.value: can(account, op, branch)
@@ -139,8 +154,8 @@ async def render_dossier(
         destructions=answers.get("destructions"),
         holds=answers.get("holds"),
         may=may,
-        destroyable=dossier["status"] in DESTROYABLE,
-        status_targets=[s for s in STATUS_TARGETS if s != dossier["status"]],
+        destroyable=dossier.status in DESTROYABLE,
+        status_targets=[s for s in STATUS_TARGETS if s != dossier.status],
         payment_methods=[m.value for m in PaymentMethod],
         document_kinds=[k.value for k in DocumentKind],
         media_types=sorted(MAGIC),
@@ -161,34 +176,33 @@ async def download(request: Request) -> Response:
     """The document's bytes, as an attachment of its declared (and checked) type."""
     account = staff_for(request, Operation.DOCUMENT_READ)
     number, sha256 = request.path_params["number"], request.path_params["sha256"]
-    found = await ask(
-        request, account, "document.get", {"student_number": number, "sha256": sha256}
+    found: DocumentContent = await send(
+        request, account.actor, GetDocument(student_number=number, sha256=sha256)
     )
-    ref = found["ref"]
-    media_type = ref["media_type"]
+    ref = found.ref
+    media_type = ref.media_type
     if media_type not in EXTENSIONS:
         media_type = "application/octet-stream"
     filename = (
-        f"{_safe(number)}-{_safe(ref['kind'])}-{ref['sha256'][:12]}."
-        f"{EXTENSIONS.get(media_type, 'bin')}"
+        f"{_safe(number)}-{_safe(ref.kind)}-{ref.sha256[:12]}.{EXTENSIONS.get(media_type, 'bin')}"
     )
-    return download_response(base64.b64decode(found["content"]), filename, media_type)
+    return download_response(base64.b64decode(found.content), filename, media_type)
 
 
 async def invite(request: Request) -> Response:
     """A one-time activation link for the student's web pages, shown once, never stored."""
     account = staff(request)
     await checked_form(request)
-    dossier = await ask(
-        request, account, "dossier.get", {"student_number": request.path_params["number"]}
+    dossier: DossierView = await send(
+        request, account.actor, GetDossier(student_number=request.path_params["number"])
     )
-    if not may_invite(account, dossier["branch"]):
+    if not may_invite(account, dossier.branch):
         return staff_render(request, "error.html", status_code=403, message_key="error.forbidden")
     state = gateway(request)
-    branch = state.settings.config.branches.get(dossier["branch"])
+    branch = state.settings.config.branches.get(dossier.branch)
     code = state.accounts.invite_student(
-        dossier["student_number"],
-        dossier["branch"],
+        dossier.student_number,
+        dossier.branch,
         locale=branch.locale if branch is not None else locale_of(request),
     )
     link = f"{state.settings.public_url.rstrip('/')}/activate/{code}"

@@ -17,10 +17,8 @@ import asyncio
 import base64
 import secrets
 import time
-from datetime import timedelta
 from typing import Any
 
-import orjson
 from attrs import define
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
@@ -29,11 +27,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from dossier.core.commands import import_job_id
+from dossier.core.contracts.intake import (
+    GetImportStatus,
+    ImportFormat,
+    ImportReport,
+    ImportState,
+    StartImport,
+)
 from dossier.core.policy import Operation
 from dossier.gateway.accounts import Account
 from dossier.gateway.i18n import translate
 from dossier.gateway.staff_common import (
-    ask,
     branch_choices,
     chosen_branch,
     hides_not_found,
@@ -42,8 +46,8 @@ from dossier.gateway.staff_common import (
     staff_for,
     staff_render,
 )
-from dossier.gateway.web import checked_form, gateway, idempotency_key, locale_of, redirect, text
-from dossier.messaging.client import DossierClient, RemoteError
+from dossier.gateway.web import checked_form, idempotency_key, locale_of, redirect, send, text
+from dossier.messaging.client import RemoteError
 
 MAX_IMPORT_BYTES = 650 * 1024
 """The file travels base64 in one NATS request (intake takes up to 900 KiB)."""
@@ -51,7 +55,7 @@ FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
 IMPORT_TIMEOUT = 600.0
 START_WAIT = 2.0
 """How long the upload waits for a quick answer (a refused file) before showing progress."""
-DONE_STATES = frozenset({"completed", "rejected", "failed"})
+DONE_STATES = frozenset({ImportState.COMPLETED, ImportState.REJECTED, ImportState.FAILED})
 KEEP_PENDING = 3600.0
 RECENT = "staff_imports"
 
@@ -134,27 +138,18 @@ async def start(request: Request) -> Response:
         return _form(request, account, status_code=400, values=values, problems=problems)
     key = idempotency_key(form) or secrets.token_urlsafe(16)
     job_id = import_job_id(account.actor.id, key)
-    body = {
-        "branch": values["branch"],
-        "format": file_format,
-        "content": base64.b64encode(data).decode(),
-        "source_system": values["source_system"],
-        "strict": bool(values["strict"]),
-    }
+    command = StartImport(
+        branch=values["branch"],
+        format=ImportFormat(file_format),
+        content=base64.b64encode(data).decode(),
+        source_system=values["source_system"],
+        strict=bool(values["strict"]),
+    )
     pending = _PENDING.get(job_id)
     if pending is None:  # a double-click sends the same key: the same job, sent once
         _forget_old()
-        state = gateway(request)
-        token = state.issuer.issue(
-            account.actor, ttl=timedelta(minutes=state.settings.token_minutes)
-        )
-        assert state.nc is not None
-        client = DossierClient(
-            state.nc, token, timeout=IMPORT_TIMEOUT, attempts=1, locale=locale_of(request).value
-        )
-        task = asyncio.create_task(
-            client.request("import.start", orjson.dumps(body), idempotency_key=key)
-        )
+        sent = send(request, account.actor, command, key, timeout=IMPORT_TIMEOUT, attempts=1)
+        task = asyncio.create_task(sent)
         task.add_done_callback(_retrieved)
         pending = _PENDING[job_id] = _Pending(task, account.id, time.monotonic())
     await asyncio.wait({pending.task}, timeout=START_WAIT)
@@ -177,10 +172,10 @@ async def start(request: Request) -> Response:
     return redirect(f"/staff/imports/{job_id}")
 
 
-async def _report(request: Request, account: Account, job_id: str) -> dict[str, Any] | None:
+async def _report(request: Request, account: Account, job_id: str) -> ImportReport | None:
     """The job's report; None while this instance is still starting it."""
     try:
-        report: dict[str, Any] = await ask(request, account, "import.status", {"job_id": job_id})
+        report: ImportReport = await send(request, account.actor, GetImportStatus(job_id=job_id))
     except RemoteError as error:
         pending = _PENDING.get(job_id)
         if error.code != "not_found" or pending is None or pending.account_id != account.id:
@@ -204,7 +199,7 @@ async def job_page(request: Request) -> Response:
         "staff/import.html",
         job_id=job_id,
         report=report,
-        done=report is not None and report["state"] in DONE_STATES,
+        done=report is not None and report.state in DONE_STATES,
     )
 
 
@@ -226,12 +221,14 @@ async def progress(request: Request) -> Response:
         )
     return JSONResponse(
         {
-            **{
-                name: report[name]
-                for name in ("state", "rows_total", "rows_done", "valid", "invalid", "imported")
-            },
-            "label": translate(f"staff.import_state.{report['state']}", locale),
-            "done": report["state"] in DONE_STATES,
+            "state": report.state.value,
+            "rows_total": report.rows_total,
+            "rows_done": report.rows_done,
+            "valid": report.valid,
+            "invalid": report.invalid,
+            "imported": report.imported,
+            "label": translate(f"staff.import_state.{report.state.value}", locale),
+            "done": report.state in DONE_STATES,
         }
     )
 

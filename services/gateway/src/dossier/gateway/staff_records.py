@@ -16,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from dossier.core import wire
 from dossier.core.commands import (
     ChangeStudentStatus,
     EndCourse,
@@ -26,12 +25,12 @@ from dossier.core.commands import (
     SetLegalHold,
     SubmitDestruction,
 )
+from dossier.core.contracts.intake import AddDocument
 from dossier.core.enums import DocumentKind, PaymentMethod, StudentStatus
 from dossier.core.errors import Problem
 from dossier.core.policy import Operation
 from dossier.gateway.accounts import Account
 from dossier.gateway.staff_common import (
-    ask,
     choice_problem,
     flash,
     hides_not_found,
@@ -194,10 +193,14 @@ async def add_document(request: Request) -> Response:
 
     async def action() -> Any:
         assert document is not None
-        body = {"student_number": number, **wire.unstructure(document)}
-        return await ask(
-            request, account, "document.add", body, key=idempotency_key(form), mutating=True
+        command = AddDocument(
+            student_number=number,
+            kind=document.kind,
+            media_type=document.media_type,
+            content=document.content,
+            sha256=document.sha256,
         )
+        return await send(request, account.actor, command, idempotency_key(form))
 
     return await _act(
         request, account, number, "documents", values, problems, action, "staff.flash.filed"

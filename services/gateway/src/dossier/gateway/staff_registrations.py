@@ -11,16 +11,26 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from attrs import evolve, frozen
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from dossier.core.commands import ReviewRegistration
+from dossier.core.contracts.intake import (
+    DossierView,
+    DuplicateHint,
+    GetDossier,
+    GetRegistration,
+    ListRegistrations,
+    RegistrationPage,
+    RegistrationSummary,
+    RegistrationView,
+)
 from dossier.core.enums import Decision, RegistrationStatus
 from dossier.core.policy import Operation
 from dossier.gateway.accounts import Account
 from dossier.gateway.staff_common import (
-    ask,
     branch_choices,
     can,
     choice_problem,
@@ -43,25 +53,27 @@ SIDE_BY_SIDE = 4
 
 
 async def _newest_first(
-    request: Request, account: Account, body: dict[str, Any], after: str | None
-) -> dict[str, Any]:
-    items: list[dict[str, Any]] = []
+    request: Request, account: Account, query: ListRegistrations, after: str | None
+) -> RegistrationPage:
+    items: list[RegistrationSummary] = []
     cursor: str | None = None
     while len(items) < NEWEST_SCAN_LIMIT:
-        page = await ask(
-            request, account, "registration.list", {**body, "limit": 200, "after": cursor}
+        page: RegistrationPage = await send(
+            request, account.actor, evolve(query, limit=200, after=cursor)
         )
-        items.extend(page["items"])
-        cursor = page["next_after"]
+        items.extend(page.items)
+        cursor = page.next_after
         if cursor is None:
             break
     items.reverse()
     if after is not None:
-        ids = [item["registration_id"] for item in items]
+        ids = [item.registration_id for item in items]
         items = items[ids.index(after) + 1 :] if after in ids else []
     shown = items[:PAGE_SIZE]
     more = len(items) > PAGE_SIZE
-    return {"items": shown, "next_after": shown[-1]["registration_id"] if more else None}
+    return RegistrationPage(
+        items=tuple(shown), next_after=shown[-1].registration_id if more else None
+    )
 
 
 async def queue(request: Request) -> Response:
@@ -73,13 +85,11 @@ async def queue(request: Request) -> Response:
         status = RegistrationStatus.SUBMITTED.value
     order = "newest" if params.get("order") == "newest" else "oldest"
     after = params.get("after") or None
-    body: dict[str, Any] = {"branch": branch, "status": status}
+    query = ListRegistrations(branch=branch, status=RegistrationStatus(status))
     if order == "newest":
-        page = await _newest_first(request, account, body, after)
+        page = await _newest_first(request, account, query, after)
     else:
-        page = await ask(
-            request, account, "registration.list", {**body, "limit": PAGE_SIZE, "after": after}
-        )
+        page = await send(request, account.actor, evolve(query, limit=PAGE_SIZE, after=after))
     return staff_render(
         request,
         "staff/registrations.html",
@@ -93,31 +103,40 @@ async def queue(request: Request) -> Response:
     )
 
 
-async def _hidden_or(request: Request, account: Account, verb: str, body: dict[str, Any]) -> Any:
+async def _hidden_or(request: Request, account: Account, query: Any) -> Any:
     """The record, or None when the caller may not see it (another branch's)."""
     try:
-        return await ask(request, account, verb, body)
+        return await send(request, account.actor, query)
     except RemoteError as error:
         if error.code in {"not_found", "access_denied", "destroyed"}:
             return None
         raise
 
 
+@frozen(kw_only=True)
+class Duplicate:
+    """A probable duplicate beside the registration: the hint, and the record it points to
+    (a registration or a dossier) as far as the caller may see it (None: not at all)."""
+
+    hint: DuplicateHint
+    record: RegistrationView | DossierView | None
+
+
 async def _duplicates(
-    request: Request, account: Account, hints: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+    request: Request, account: Account, hints: tuple[DuplicateHint, ...]
+) -> list[Duplicate]:
     """Each hint with the record it points to, as far as the caller may see it."""
     shown = hints[:SIDE_BY_SIDE]
     lookups = [
-        _hidden_or(
-            request, account, "registration.get", {"registration_id": hint["registration_id"]}
-        )
-        if hint.get("registration_id")
-        else _hidden_or(request, account, "dossier.get", {"student_number": hint["student_number"]})
+        _hidden_or(request, account, GetRegistration(registration_id=hint.registration_id))
+        if hint.registration_id
+        else _hidden_or(request, account, GetDossier(student_number=hint.student_number or ""))
         for hint in shown
     ]
     records = await asyncio.gather(*lookups)
-    return [{"hint": hint, "record": record} for hint, record in zip(shown, records, strict=True)]
+    return [
+        Duplicate(hint=hint, record=record) for hint, record in zip(shown, records, strict=True)
+    ]
 
 
 async def _page(
@@ -130,20 +149,20 @@ async def _page(
     problems: dict[str, str] | None = None,
     summary: str = "",
 ) -> Response:
-    registration = await ask(
-        request, account, "registration.get", {"registration_id": registration_id}
+    registration: RegistrationView = await send(
+        request, account.actor, GetRegistration(registration_id=registration_id)
     )
-    duplicates = await _duplicates(request, account, registration["duplicates"])
+    duplicates = await _duplicates(request, account, registration.duplicates)
     return staff_render(
         request,
         "staff/registration.html",
         status_code=status_code,
         registration=registration,
         duplicates=duplicates,
-        more_duplicates=max(0, len(registration["duplicates"]) - SIDE_BY_SIDE),
-        may_review=can(account, Operation.REGISTRATION_REVIEW, registration["branch"])
-        and registration["status"] == RegistrationStatus.SUBMITTED.value,
-        may_open_dossier=can(account, Operation.DOSSIER_READ, registration["branch"]),
+        more_duplicates=max(0, len(registration.duplicates) - SIDE_BY_SIDE),
+        may_review=can(account, Operation.REGISTRATION_REVIEW, registration.branch)
+        and registration.status == RegistrationStatus.SUBMITTED,
+        may_open_dossier=can(account, Operation.DOSSIER_READ, registration.branch),
         values=values or {},
         problems=problems or {},
         summary=summary,
@@ -200,7 +219,7 @@ async def review(request: Request) -> Response:
             problems=remote_problems(refused),
             summary=refused.message,
         )
-    if not outcome.get("student_number"):  # an admission shows its number on the page
+    if not outcome.student_number:  # an admission shows its number on the page
         flash(request, "staff.reg.rejected_flash")
     return redirect(f"/staff/registrations/{registration_id}")
 

@@ -14,19 +14,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from dossier.core.contracts.approvals import ListNotifications
+from dossier.core.contracts.intake import GetDossier
 from dossier.gateway import student_changes, student_rights
 from dossier.gateway.student_base import page, student_of
-from dossier.gateway.web import ask
+from dossier.gateway.web import send
 
 
 async def me(request: Request) -> Response:
     """个人档案: the dossier as the service shows it to the student, and what awaits them."""
     student = student_of(request)
     dossier, notifications = await asyncio.gather(
-        ask(request, student.actor, "dossier.get", {"student_number": student.number}),
-        ask(request, student.actor, "notification.list", {"student_number": student.number}),
+        send(request, student.actor, GetDossier(student_number=student.number)),
+        send(request, student.actor, ListNotifications(student_number=student.number)),
     )
-    to_confirm = [n for n in notifications["items"] if n.get("answerable") and n.get("change_id")]
+    to_confirm = [n for n in notifications.items if n.answerable and n.change_id]
     return page(
         request,
         student,

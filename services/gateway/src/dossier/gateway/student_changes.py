@@ -20,12 +20,19 @@ from starlette.routing import Route
 from dossier.core.attachments import MAGIC, MAX_ATTACHMENT_BYTES
 from dossier.core.changes import CHANGEABLE
 from dossier.core.commands import SubmitChange
+from dossier.core.contracts.approvals import (
+    ConfirmChange,
+    DisputeChange,
+    GetChange,
+    ListChanges,
+    ListNotifications,
+    NotificationPage,
+)
 from dossier.core.enums import DocumentKind
 from dossier.core.records import FieldChange
 from dossier.gateway.i18n import translate
 from dossier.gateway.student_base import Student, page, student_of
 from dossier.gateway.web import (
-    ask,
     attachment_from,
     checked_form,
     idempotency_key,
@@ -49,38 +56,34 @@ EVIDENCE_FIELD = "attachments"
 async def changes(request: Request) -> Response:
     student = student_of(request)
     after = request.query_params.get("after") or None
+    query = ListChanges(branch=student.branch, student_number=student.number, after=after)
     listed, notifications = await asyncio.gather(
-        ask(
-            request,
-            student.actor,
-            "change.list",
-            {"branch": student.branch, "student_number": student.number, "after": after},
-        ),
-        ask(request, student.actor, "notification.list", {"student_number": student.number}),
+        send(request, student.actor, query),
+        send(request, student.actor, ListNotifications(student_number=student.number)),
     )
-    answerable = {n["change_id"] for n in notifications["items"] if n.get("code")}
+    answerable = {n.change_id for n in notifications.items if n.code}
     return page(
         request,
         student,
         "student/changes.html",
         section="changes",
-        items=listed["items"],
-        next_after=listed.get("next_after"),
+        items=listed.items,
+        next_after=listed.next_after,
         answerable=answerable,
     )
 
 
 async def notifications(request: Request) -> Response:
     student = student_of(request)
-    found = await ask(
-        request, student.actor, "notification.list", {"student_number": student.number}
+    found: NotificationPage = await send(
+        request, student.actor, ListNotifications(student_number=student.number)
     )
     return page(
         request,
         student,
         "student/notifications.html",
         section="notifications",
-        items=found["items"],
+        items=found.items,
     )
 
 
@@ -155,7 +158,7 @@ async def submit_change(request: Request) -> Response:
             message=shown["message"],
             status_code=error.status,
         )
-    return redirect(f"/me/changes/{receipt['change_id']}?done=submitted")
+    return redirect(f"/me/changes/{receipt.change_id}?done=submitted")
 
 
 # -- one request: follow it, confirm or dispute it -------------------------------------------
@@ -163,13 +166,10 @@ async def submit_change(request: Request) -> Response:
 
 async def _open_code(request: Request, student: Student, change_id: str) -> str | None:
     """The unused code of the student's newest notification about ``change_id``."""
-    found = await ask(
-        request, student.actor, "notification.list", {"student_number": student.number}
+    found: NotificationPage = await send(
+        request, student.actor, ListNotifications(student_number=student.number)
     )
-    return next(
-        (n["code"] for n in found["items"] if n.get("change_id") == change_id and n.get("code")),
-        None,
-    )
+    return next((n.code for n in found.items if n.change_id == change_id and n.code), None)
 
 
 async def _change_page(
@@ -181,7 +181,7 @@ async def _change_page(
     status_code: int = 200,
 ) -> Response:
     change, code = await asyncio.gather(
-        ask(request, student.actor, "change.get", {"change_id": change_id}),
+        send(request, student.actor, GetChange(change_id=change_id)),
         _open_code(request, student, change_id),
     )
     return page(
@@ -200,19 +200,21 @@ async def change(request: Request) -> Response:
     return await _change_page(request, student_of(request), request.path_params["change_id"])
 
 
-async def _answer(request: Request, verb: str, done: str) -> Response:
+async def _answer(request: Request, disputed: bool, done: str) -> Response:
     student = student_of(request)
     form = await checked_form(request)
     change_id = request.path_params["change_id"]
     code = text(form, "code") or await _open_code(request, student, change_id)
     if code is None:
-        await ask(request, student.actor, "change.get", {"change_id": change_id})  # 404 if not own
+        await send(request, student.actor, GetChange(change_id=change_id))  # 404 if not own
         return redirect(f"/me/changes/{change_id}?done=no_code")
-    body = {"change_id": change_id, "token": code}
-    if verb == "change.dispute":
-        body["reason"] = text(form, "reason")
+    command = (
+        DisputeChange(change_id=change_id, token=code, reason=text(form, "reason"))
+        if disputed
+        else ConfirmChange(change_id=change_id, token=code)
+    )
     try:
-        await ask(request, student.actor, verb, body, idempotency_key(form))
+        await send(request, student.actor, command, idempotency_key(form))
     except RemoteError as error:
         return await _change_page(
             request, student, change_id, refused=refusal(error), status_code=error.status
@@ -221,11 +223,11 @@ async def _answer(request: Request, verb: str, done: str) -> Response:
 
 
 async def confirm(request: Request) -> Response:
-    return await _answer(request, "change.confirm", "confirmed")
+    return await _answer(request, False, "confirmed")
 
 
 async def dispute(request: Request) -> Response:
-    return await _answer(request, "change.dispute", "disputed")
+    return await _answer(request, True, "disputed")
 
 
 routes = [

@@ -12,16 +12,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from dossier.core import wire
 from dossier.core.commands import (
     RecordConsent,
     SubmitDestruction,
     SubmitFeedback,
     WithdrawConsent,
 )
+from dossier.core.contracts.approvals import (
+    DestructionPage,
+    ExportDossier,
+    ListConsents,
+    ListDestructions,
+    ListDisclosures,
+)
 from dossier.core.enums import ConsentGiver, ConsentPurpose
 from dossier.gateway.student_base import Student, page, student_of
 from dossier.gateway.web import (
-    ask,
     checked_form,
     download,
     idempotency_key,
@@ -46,19 +53,19 @@ async def _consents_page(
     status_code: int = 200,
 ) -> Response:
     consents, disclosures = await asyncio.gather(
-        ask(request, student.actor, "consent.list", {"student_number": student.number}),
-        ask(request, student.actor, "disclosure.list", {"student_number": student.number}),
+        send(request, student.actor, ListConsents(student_number=student.number)),
+        send(request, student.actor, ListDisclosures(student_number=student.number)),
     )
-    active = {c["purpose"] for c in consents["items"] if c["active"]}
+    active = {c.purpose for c in consents.items if c.active}
     return page(
         request,
         student,
         "student/consents.html",
         section="consents",
         status_code=status_code,
-        items=consents["items"],
-        open_purposes=[p.value for p in ConsentPurpose if p.value not in active],
-        disclosures=disclosures["items"],
+        items=consents.items,
+        open_purposes=[p.value for p in ConsentPurpose if p not in active],
+        disclosures=disclosures.items,
         refused=refused,
     )
 
@@ -108,19 +115,15 @@ async def _destruction_page(
     refused: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
-    found = await ask(
-        request,
-        student.actor,
-        "destruction.list",
-        {"branch": student.branch, "student_number": student.number},
-    )
+    query = ListDestructions(branch=student.branch, student_number=student.number)
+    found: DestructionPage = await send(request, student.actor, query)
     return page(
         request,
         student,
         "student/destruction.html",
         section="destruction",
         status_code=status_code,
-        items=found["items"],
+        items=found.items,
         reason=reason,
         refused=refused,
     )
@@ -156,10 +159,10 @@ async def export(request: Request) -> Response:
     """The student's data as a JSON file (``dossier.export``; the service logs each export)."""
     student = student_of(request)
     await checked_form(request)
-    data = await ask(request, student.actor, "dossier.export", {"student_number": student.number})
+    data = await send(request, student.actor, ExportDossier(student_number=student.number))
     day = datetime.now(UTC).strftime("%Y%m%d")
     return download(
-        orjson.dumps(data, option=orjson.OPT_INDENT_2),
+        orjson.dumps(wire.unstructure(data), option=orjson.OPT_INDENT_2),
         f"dossier-{student.number}-{day}.json",
         "application/json",
     )

@@ -13,12 +13,13 @@ import base64
 import hmac
 import re
 import secrets
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import attrs
 import orjson
 from attrs import define
 from nats.aio.client import Client
@@ -27,9 +28,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from dossier.core import wire
 from dossier.core.attachments import MAX_ATTACHMENT_BYTES, Attachment, decode_attachment
+from dossier.core.contracts import CATALOGUE
 from dossier.core.enums import DocumentKind, Locale
-from dossier.core.errors import Problem
+from dossier.core.errors import Problem, ValidationError
 from dossier.core.policy import Actor, Role
 from dossier.gateway.accounts import Account, AccountStore
 from dossier.gateway.i18n import pick_locale, translate
@@ -66,11 +69,15 @@ class Gateway:
     templates: Jinja2Templates
     nc: Client | None = None
 
-    def client(self, actor: Actor, locale: Locale) -> DossierClient:
+    def client(
+        self, actor: Actor, locale: Locale, *, timeout: float = 15, attempts: int = 2
+    ) -> DossierClient:
         if self.nc is None:
             raise RuntimeError("the gateway is not connected to NATS")
         token = self.issuer.issue(actor, ttl=timedelta(minutes=self.settings.token_minutes))
-        return DossierClient(self.nc, token, timeout=15, attempts=2, locale=locale.value)
+        return DossierClient(
+            self.nc, token, timeout=timeout, attempts=attempts, locale=locale.value
+        )
 
 
 def gateway(request: Request) -> Gateway:
@@ -148,6 +155,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             "account": account_of(request),
             "csrf": csrf_token(request),
             "idempotency_key": secrets.token_urlsafe(16),
+            "fields_of": fields_of,
             **context,
         },
         status_code=status_code,
@@ -157,16 +165,60 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     return page
 
 
+def fields_of(record: Any) -> list[tuple[str, Any]]:
+    """A view's fields and their values, in the order declared (a template lists them)."""
+    return [(field.name, getattr(record, field.name)) for field in attrs.fields(type(record))]
+
+
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-async def send(
-    request: Request, actor: Actor, message: Any, idempotency_key: str | None = None
+def send(
+    request: Request,
+    actor: Actor,
+    message: Any,
+    idempotency_key: str | None = None,
+    *,
+    timeout: float = 15,
+    attempts: int = 2,
+) -> Coroutine[Any, Any, Any]:
+    """``message`` (a request of a declared contract, `dossier.core.contracts`) to the service
+    that answers it, as ``actor``, in the page's language: the contract's view (an attrs
+    instance), or `RemoteError`. A changing request carries the form's ``idempotency_key``.
+
+    The client is made at once (the request's state is read now), so the answer may be awaited
+    later, after the page has answered (a long import)."""
+    client = gateway(request).client(actor, locale_of(request), timeout=timeout, attempts=attempts)
+    return client.send(message, idempotency_key=idempotency_key)
+
+
+async def send_form(
+    request: Request,
+    actor: Actor,
+    kind: type,
+    body: Mapping[str, Any],
+    idempotency_key: str | None = None,
 ) -> Any:
-    """``message`` to the service that answers it, as ``actor``, in the page's language."""
-    client = gateway(request).client(actor, locale_of(request))
-    return await client.send(message, idempotency_key=idempotency_key)
+    """Form input as a request of ``kind``, sent with `send`: the contract's view.
+
+    Input that does not have the request's shape (a date that is none, a choice that is
+    not offered) goes to the service as it is, so the refusal is the service's own: a
+    `RemoteError` naming every problem by field — shape and rules at once — as the pages
+    show them."""
+    try:
+        message: Any = wire.structure(dict(body), kind)
+    except ValidationError:
+        contract = CATALOGUE.of(kind)
+        client = gateway(request).client(actor, locale_of(request))
+        answer = await client.request(
+            contract.verb,
+            orjson.dumps(body),
+            idempotency_key=idempotency_key,
+            mutating=contract.changes,
+        )
+        return wire.structure(answer, contract.result)
+    return await send(request, actor, message, idempotency_key)
 
 
 def idempotency_key(form: FormData) -> str | None:
@@ -187,19 +239,6 @@ def role_names(roles: Iterable[Role]) -> str:
     return ", ".join(sorted(r.value for r in roles))
 
 
-async def ask(
-    request: Request,
-    actor: Actor,
-    verb: str,
-    body: Mapping[str, Any],
-    idempotency_key: str | None = None,
-) -> Any:
-    """``verb`` with a JSON ``body``, as ``actor``: for the queries and commands the services
-    define themselves (the gateway imports no service). The answer is the decoded JSON."""
-    client = gateway(request).client(actor, locale_of(request))
-    return await client.request(verb, orjson.dumps(body), idempotency_key=idempotency_key)
-
-
 _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -214,14 +253,17 @@ def download(content: bytes | str, filename: str, media_type: str) -> Response:
 
 
 def local_time(value: object, time_zone: str = "Asia/Shanghai") -> str:
-    """A service's ISO timestamp as ``YYYY-MM-DD HH:MM`` in ``time_zone``; anything else (a date,
-    None) as text, or empty."""
-    if not isinstance(value, str) or "T" not in value:
+    """A timestamp (a view's datetime, or ISO text) as ``YYYY-MM-DD HH:MM`` in ``time_zone``;
+    anything else (a date, None) as text, or empty."""
+    if isinstance(value, datetime):
+        moment = value
+    elif not isinstance(value, str) or "T" not in value:
         return "" if value is None else str(value)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return value
+    else:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
     if moment.tzinfo is not None:
         moment = moment.astimezone(ZoneInfo(time_zone))
     return moment.strftime("%Y-%m-%d %H:%M")
