@@ -157,6 +157,8 @@ def test_over_nats_announced_routed_and_identical_refusals(
                     )
                 )
             seen["wrong_birth"] = wrong_birth.value
+            stats = await client_nc.request("$SRV.STATS.dossier-intake", b"", timeout=2)
+            seen["stats"] = json.loads(stats.data)
             seen["receipt"] = receipt
         finally:
             await runner.stop()
@@ -183,3 +185,8 @@ def test_over_nats_announced_routed_and_identical_refusals(
         assert (refused.code, refused.status, refused.problems) == ("not_found", 404, ())
     rid = seen["receipt"].registration_id
     assert wrong_birth.message.replace(rid, "REF-0001") == seen["unknown"].message
+    # failures count where standard NATS tooling looks (nats.micro's own tallies)
+    tallies = {e["name"]: e for e in seen["stats"]["endpoints"]}
+    assert tallies["registration-status"]["num_errors"] == 2
+    assert tallies["registration-status"]["last_error"] == "404 not_found"
+    assert tallies["registration-submit"]["num_errors"] == 0
