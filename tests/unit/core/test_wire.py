@@ -15,6 +15,7 @@ from dossier.core import commands as cmd
 from dossier.core import events as ev
 from dossier.core.attachments import Attachment
 from dossier.core.commands import ALL_COMMANDS
+from dossier.core.contracts.intake import RegistrationReceipt
 from dossier.core.enums import (
     ChangeStatus,
     Channel,
@@ -42,7 +43,7 @@ from dossier.core.records import (
     LearningNeeds,
     PersonalDetails,
 )
-from dossier.core.wire import command_from, dumps, event_from, loads
+from dossier.core.wire import command_from, dumps, event_from, loads, read_answer, structure
 
 MARKER = "MARKER-93c1e7"
 """A submitted value no problem message may ever quote."""
@@ -708,3 +709,20 @@ def test_mangled_commands_structure_or_raise_validation_error(body: dict[str, An
     for problem in problems:
         for locale in Locale:
             problem.message(locale)
+
+
+def test_an_answer_with_a_key_the_reader_does_not_know_is_still_read() -> None:
+    """Requests are read strictly; answers skip what a newer service (or an edge) adds."""
+    answer = {
+        "registration_id": "r-1",
+        "branch": "SH01",
+        "status": "submitted",
+        "submitted_at": "2026-01-01T08:00:00+08:00",
+        "delivery": "queued at the branch",
+    }
+    receipt = read_answer(answer, RegistrationReceipt)
+    assert (receipt.registration_id, receipt.status.value) == ("r-1", "submitted")
+    with pytest.raises(ValidationError):
+        structure(answer, RegistrationReceipt)
+    with pytest.raises(ValidationError):  # a missing field is still a problem
+        read_answer({k: v for k, v in answer.items() if k != "branch"}, RegistrationReceipt)

@@ -107,8 +107,8 @@ def _list_only_tuple(kind: Any, converter: Any) -> Any:
     return structure
 
 
-def _build() -> OrjsonConverter:
-    converter = make_converter(forbid_extra_keys=True, detailed_validation=True)
+def _build(*, strict_keys: bool = True) -> OrjsonConverter:
+    converter = make_converter(forbid_extra_keys=strict_keys, detailed_validation=True)
     for kind in (str, int, bool, float):
         converter.register_structure_hook(kind, _strict(kind))
     for enum_base in (StrEnum, Enum):  # StrEnum precedes str in its members' MRO
@@ -152,6 +152,10 @@ def _register_tagged(converter: OrjsonConverter, cls: type) -> None:
 
 
 _CONVERTER = _build()
+_ANSWERS = _build(strict_keys=False)
+"""Reads what a service answered: like `_CONVERTER`, but a key the reader does not know is
+skipped, so a client keeps working when a newer service adds a field to a view (or a
+branch edge answers with a receipt of its own)."""
 COMMAND: Any = Union[ALL_COMMANDS]  # noqa: UP007
 EVENT: Any = Union[ALL_EVENTS]  # noqa: UP007
 
@@ -169,6 +173,15 @@ def structure(data: Any, cls: type[T]) -> T:
     try:
         return _CONVERTER.structure(data, cls)
     except Exception as exc:  # every failure becomes field problems, never a traceback
+        fallback = Problem("body", "wrong_type", {"expected": "an object"})
+        raise ShapeError(_located(exc, (), cls) or [((), fallback)], data, cls) from None
+
+
+def read_answer(data: Any, cls: type[T]) -> T:
+    """A service's answer (parsed JSON) as the view ``cls``; unknown keys are skipped."""
+    try:
+        return _ANSWERS.structure(data, cls)
+    except Exception as exc:
         fallback = Problem("body", "wrong_type", {"expected": "an object"})
         raise ShapeError(_located(exc, (), cls) or [((), fallback)], data, cls) from None
 

@@ -87,7 +87,7 @@ class DossierClient:
         answer = await self.request(
             contract.verb, message, idempotency_key=idempotency_key, mutating=contract.changes
         )
-        return wire.structure(answer, contract.result)
+        return wire.read_answer(answer, contract.result)
 
     async def request(
         self,
