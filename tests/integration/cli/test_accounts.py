@@ -81,3 +81,56 @@ def test_sign_ins_lockouts_and_invitations_are_logged_by_account_id_never_by_log
         shown = record.getMessage() + repr(vars(record))
         assert "zhang.clerk" not in shown
         assert "password" not in shown
+
+
+def test_account_changes_end_sessions_and_an_activated_student_is_reset_only_with_a_reason(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "home"
+    assert CliRunner().invoke(cli, ["--home", str(home), "init"]).exit_code == 0
+    code, shown = account(
+        home, "--login", "clerk", "--role", "front_desk", "--branch", "SH01",
+        password="a-long-password-1",
+    )  # fmt: skip
+    assert code == 0, shown
+    db = Database.open(load_config(home / "dossier.toml").storage, upgrade=False)
+    try:
+        store = AccountStore(db)
+        clerk = store.authenticate("clerk", "a-long-password-1")
+        versions = [clerk.session_version]
+        for args in (
+            ["password", "--login", "clerk", "--password-stdin"],
+            ["roles", "--login", "clerk", "--role", "enrolment_officer", "--branch", "SH01"],
+            ["disable", "--login", "clerk"],
+        ):
+            done = CliRunner().invoke(
+                cli, ["--home", str(home), "account", *args], input="another-long-password\n"
+            )
+            assert done.exit_code == 0, done.output
+            changed = store.find_by_login("clerk")
+            assert changed is not None
+            versions.append(changed.session_version)
+        assert versions == [0, 1, 2, 3]
+        assert store.find(clerk.id) is None  # disabled
+
+        number = "SH01-26-000001-W"
+        store.activate(store.invite_student(number, "SH01"), "the-students-own-1")
+        refused = CliRunner().invoke(
+            cli,
+            ["--home", str(home), "account", "invite", "--student-number", number,
+             "--branch", "SH01"],
+        )  # fmt: skip
+        assert (refused.exit_code, "--reason" in refused.output) == (1, True)
+        reset = CliRunner().invoke(
+            cli,
+            ["--home", str(home), "account", "invite", "--student-number", number,
+             "--branch", "SH01", "--reason", "lost the password"],
+        )  # fmt: skip
+        assert reset.exit_code == 0, reset.output
+        student = store.find_by_login(number)
+        assert student is not None
+        assert [e.kind for e in store.events(student.id)] == ["invited", "activated", "reset"]
+        with pytest.raises(SignInRefused):
+            store.authenticate(number, "the-students-own-1")
+    finally:
+        db.dispose()

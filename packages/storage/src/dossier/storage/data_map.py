@@ -438,6 +438,16 @@ TABLES: Mapping[str, Mapping[str, Entry]] = {
         "activation_expires": _OP,
         "created_at": _OP,
         "updated_at": _OP,
+        "session_version": _e(Kind.OPERATIONAL, "moved on sign-out: older sessions end"),
+        "activated_at": _OP,
+    },
+    "gateway_account_events": {
+        "id": _ID,
+        "account_id": _e(Kind.PSEUDONYMOUS_ID, "the gateway account acted on"),
+        "kind": _OP,
+        "by_account": _e(Kind.PSEUDONYMOUS_ID, "the gateway account that acted"),
+        "reason": _e(Kind.FREE_TEXT, "an admin's reason for resetting a student's account"),
+        "at": _OP,
     },
     "alembic_version": {
         "version_num": _e(Kind.OPERATIONAL, "the migration head (alembic's own table)"),

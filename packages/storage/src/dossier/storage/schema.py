@@ -534,10 +534,29 @@ gateway_accounts = Table(
     _at("activation_expires", nullable=True),
     _at("created_at"),
     _at("updated_at"),
+    Column("session_version", Integer, nullable=False, server_default="0"),
+    _at("activated_at", nullable=True),
 )
 """网关账户: who may sign in to the web pages. Staff sign in with a login name; a student
 with their student number, after activating the one-time link staff gave them. Only the
-argon2 hash of a password and the SHA-256 of an activation code are kept."""
+argon2 hash of a password and the SHA-256 of an activation code are kept. A session is
+good while it carries the account's ``session_version`` (moved on sign-out, password,
+activation, invitation, roles, disabling)."""
+
+gateway_account_events = Table(
+    "gateway_account_events",
+    metadata,
+    _id(primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("by_account", String(64), nullable=True),
+    Column("reason", Text, nullable=True),
+    _at("at"),
+    Index(None, "account_id", "at"),
+)
+"""What was done to a gateway account and by which account: invited, reset (an admin, with a
+reason), activated, credentials (a new password), roles, disabled. A student sees their
+activations."""
 
 PERSONAL_TABLES = (registrations, students, change_requests)
 """The tables whose rows carry a sealed ``personal_ct`` blob and a ``key_id``."""

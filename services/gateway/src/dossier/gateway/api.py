@@ -2,14 +2,15 @@
 
 The same session and CSRF rules as the pages: a JSON call from the browser
 carries the session cookie and the CSRF token in ``X-CSRF-Token``. The online
-registration is also open as JSON, for a school's own website.
+registration is also open as JSON, for a school's own website: a body over the
+gateway's size limit answers 413, JSON that is not JSON or nests too deep 400, and
+one client address may send so many registrations in a while (429 after).
 """
 
 from __future__ import annotations
 
 import hmac
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -17,8 +18,9 @@ from starlette.schemas import SchemaGenerator
 
 from dossier.core import wire
 from dossier.core.commands import SubmitRegistration
-from dossier.gateway.public import applicant_actor
-from dossier.gateway.web import SESSION_CSRF, CsrfRefused, gateway, send_form
+from dossier.gateway.limits import JsonRefused, client_address, error_json, json_body, say
+from dossier.gateway.public import applicant_actor, registration_allowed
+from dossier.gateway.web import SESSION_CSRF, CsrfRefused, gateway, locale_of, send_form
 from dossier.messaging.client import RemoteError
 
 SCHEMAS = SchemaGenerator(
@@ -68,12 +70,24 @@ async def submit_registration(request: Request) -> Response:
       201:
         description: The registration's receipt (its id is the reference).
       400:
-        description: Validation failed; every problem names its field and rule.
+        description: Validation failed (every problem names its field and rule), or the body
+          is not JSON or nests too deep.
+      413:
+        description: The body is larger than the gateway or the service takes.
+      429:
+        description: Too many registrations from the client's address; see Retry-After.
     """
+    locale = locale_of(request)
+    if not registration_allowed(request):
+        limited = error_json(429, "rate_limited", say("limits.too_many", locale))
+        limited.headers["retry-after"] = str(
+            gateway(request).registrations.retry_after(client_address(request))
+        )
+        return limited
     try:
-        body = orjson.loads(await request.body())
-    except orjson.JSONDecodeError:
-        body = None
+        body = await json_body(request, gateway(request).settings.max_json_depth)
+    except JsonRefused as refused:
+        return error_json(400, "invalid_json", say(refused.key, locale))
     if not isinstance(body, dict) or not isinstance(body.get("branch"), str):
         return JSONResponse(
             {

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import jinja2
+from nats.errors import MaxPayloadError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -28,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dossier.gateway import api, auth, ops, public, staff, student
 from dossier.gateway.accounts import AccountStore
+from dossier.gateway.limits import BodyLimit, RateLimiter, error_json, say
 from dossier.gateway.settings import GatewaySettings
 from dossier.gateway.web import (
     STATIC,
@@ -36,6 +38,7 @@ from dossier.gateway.web import (
     Forbidden,
     Gateway,
     SignInRequired,
+    locale_of,
     redirect,
     render,
 )
@@ -59,20 +62,32 @@ SECURITY_HEADERS = [
 ]
 
 
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    """The security headers on every answer; over TLS (configured, or a request that came in
+    over https) also HSTS, and every cookie Secure."""
+
+    def __init__(self, app: ASGIApp, tls: bool = False) -> None:
         self.app = app
+        self.tls = tls
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        tls = self.tls or scope.get("scheme") == "https"
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name for name, _ in message.get("headers", [])}
+                headers = list(message.get("headers", []))
+                if tls:
+                    headers = [_secure(name, value) for name, value in headers]
+                    headers.append(HSTS)
+                present = {name for name, _ in headers}
                 message["headers"] = [
-                    *message.get("headers", []),
+                    *headers,
                     *((k, v) for k, v in SECURITY_HEADERS if k not in present),
                 ]
             await send(message)
@@ -114,6 +129,12 @@ class AccessLog:
             )
 
 
+def _secure(name: bytes, value: bytes) -> tuple[bytes, bytes]:
+    if name.lower() == b"set-cookie" and b"; secure" not in value.lower():
+        return name, value + b"; Secure"
+    return name, value
+
+
 SEGMENT_SHOWN = 24
 """Longer path segments are codes (activation links) and are not logged."""
 
@@ -151,6 +172,14 @@ async def _http(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", status_code=exc.status_code, message_key=key)
 
 
+async def _too_large(request: Request, _exc: Exception) -> Response:
+    """A body the services would not take (over the bus's payload limit): 413, not 500."""
+    locale = locale_of(request)
+    if request.url.path.startswith("/api/"):
+        return error_json(413, "payload_too_large", say("limits.too_large", locale))
+    return render(request, "error.html", status_code=413, message=say("limits.too_large", locale))
+
+
 async def _internal(request: Request, _exc: Exception) -> Response:
     reference = str(uuid.uuid4())
     log.exception("internal error", extra={"request_id": reference})
@@ -162,6 +191,13 @@ def create_app(settings: GatewaySettings, db: Database, *, connect_nats: bool = 
     if config.token_private_key_file is None:
         raise ValueError("the gateway signs actor tokens: keys.token_private_key_file is needed")
     issuer = TokenIssuer(private_key_from(config.token_private_key_file.read_text().strip()))
+    window = settings.rate_window_minutes * 60
+    if not settings.tls:
+        log.warning(
+            "NOT CONFIGURED FOR TLS: session cookies are sent without Secure and no HSTS is "
+            "sent, except on requests that arrive over https. Serve the gateway behind a TLS "
+            "proxy and set gateway.secure_cookies = true (or an https gateway.public_url)."
+        )
     state = Gateway(
         settings=settings,
         accounts=AccountStore(db),
@@ -171,6 +207,8 @@ def create_app(settings: GatewaySettings, db: Database, *, connect_nats: bool = 
                 loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, enable_async=False
             )
         ),
+        signins=RateLimiter(settings.signin_failures_per_address, window),
+        registrations=RateLimiter(settings.registrations_per_address, window),
     )
 
     @asynccontextmanager
@@ -196,14 +234,15 @@ def create_app(settings: GatewaySettings, db: Database, *, connect_nats: bool = 
         ],
         middleware=[
             Middleware(AccessLog),
-            Middleware(SecurityHeaders),
+            Middleware(SecurityHeaders, tls=settings.tls),
+            Middleware(BodyLimit, max_bytes=settings.max_body_bytes),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.session_key,
                 session_cookie="dossier_session",
-                max_age=settings.session_hours * 3600,
+                max_age=round(settings.session_hours * 3600),
                 same_site="strict",
-                https_only=settings.secure_cookies,
+                https_only=settings.tls,
             ),
         ],
         exception_handlers={
@@ -212,6 +251,7 @@ def create_app(settings: GatewaySettings, db: Database, *, connect_nats: bool = 
             SignInRequired: _sign_in,
             Forbidden: _forbidden,
             CsrfRefused: _csrf,
+            MaxPayloadError: _too_large,
             HTTPException: _http,
             Exception: _internal,
         },

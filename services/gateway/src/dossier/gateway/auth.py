@@ -1,4 +1,11 @@
-"""Signing in and out, and a student's one-time activation link."""
+"""Signing in and out, and a student's one-time activation link.
+
+A refused sign-in answers the same — status 401 and one message — whether the login is
+unknown, the password wrong or the account locked, so nobody learns which logins exist.
+Refused sign-ins are also counted per client address (`limits.RateLimiter`, in this
+process's memory): past the limit the address is answered 429 for a while, whatever login
+it tries. Signing out ends every session of the account on the server.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from dossier.gateway.accounts import SignInRefused, WeakPassword
-from dossier.gateway.web import checked_form, gateway, redirect, render, sign_in, text
+from dossier.gateway.limits import client_address, say
+from dossier.gateway.web import (
+    checked_form,
+    gateway,
+    locale_of,
+    redirect,
+    render,
+    sign_in,
+    sign_out,
+    text,
+)
 
 
 def _next(request: Request, fallback: str) -> str:
@@ -26,20 +43,34 @@ async def signin_form(request: Request) -> Response:
 
 async def signin(request: Request) -> Response:
     form = await checked_form(request)
-    try:
-        account = gateway(request).accounts.authenticate(
-            text(form, "login"), str(form.get("password") or "")
+    state = gateway(request)
+    address = client_address(request)
+    if state.signins.exceeded(address):
+        page = render(
+            request,
+            "signin.html",
+            status_code=429,
+            error_text=say("limits.too_many", locale_of(request)),
         )
-    except SignInRefused as refused:
-        status = 429 if refused.reason == "locked" else 401
-        return render(request, "signin.html", status_code=status, error=f"signin.{refused.reason}")
+        page.headers["retry-after"] = str(state.signins.retry_after(address))
+        return page
+    try:
+        account = state.accounts.authenticate(text(form, "login"), str(form.get("password") or ""))
+    except SignInRefused:  # unknown, wrong or locked: one answer
+        state.signins.hit(address)
+        return render(
+            request,
+            "signin.html",
+            status_code=401,
+            error_text=say("signin.refused", locale_of(request)),
+        )
     sign_in(request, account)
     return redirect(_next(request, _landing(account.is_student)))
 
 
 async def signout(request: Request) -> Response:
     await checked_form(request)
-    request.session.clear()
+    sign_out(request)
     return redirect("/")
 
 

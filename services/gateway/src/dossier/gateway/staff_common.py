@@ -23,14 +23,20 @@ from starlette.responses import HTMLResponse
 
 from dossier.core.errors import Problem
 from dossier.core.policy import ALL_BRANCHES, GRANTS, Operation, Role, authorize
+from dossier.core.views import viewing_role
 from dossier.gateway.accounts import Account
 from dossier.gateway.i18n import TEXT, translate
 from dossier.gateway.web import Endpoint, gateway, locale_of, render, require
 from dossier.messaging.client import RemoteError
 
 STAFF_ROLES = tuple(role for role in Role if role is not Role.STUDENT)
-INVITE_ROLES = frozenset({Role.FRONT_DESK, Role.ENROLMENT_OFFICER, Role.ADMIN})
-"""Who may create a student's activation link (the student is in front of them)."""
+INVITE_ROLES = frozenset({Role.ENROLMENT_OFFICER, Role.ADMIN})
+"""Who may create a student's activation link: the link opens the student's own pages, where
+everything is unmasked, so only a role that sees the student's data unmasked
+(`dossier.core.views`' masking by the most privileged role) ever sees one — never the front
+desk, a reviewer, an operator or an auditor."""
+RESET_ROLES = frozenset({Role.ADMIN})
+"""Who may reset an activated student's account (with a reason, recorded)."""
 FLASH = "staff_flash"
 
 
@@ -50,9 +56,13 @@ def can(account: Account, operation: Operation, branch: str | None) -> bool:
 
 
 def may_invite(account: Account, branch: str) -> bool:
-    return bool(account.roles & INVITE_ROLES) and (
+    return viewing_role(account.actor) in INVITE_ROLES and (
         Role.ADMIN in account.roles or account.actor.covers(branch)
     )
+
+
+def may_reset(account: Account, branch: str) -> bool:
+    return may_invite(account, branch) and bool(account.roles & RESET_ROLES)
 
 
 def hides_not_found(endpoint: Endpoint) -> Endpoint:
@@ -154,7 +164,7 @@ def parse_amount(value: str, field: str, problems: dict[str, str], request: Requ
     except ArithmeticError:
         amount = Decimal("NaN")
     if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
-        problems.update(local_problem(request, field, "wrong_type", expected="0.00"))
+        problems.update(local_problem(request, field, "wrong_type", expected="amount"))
         return None
     return int(amount * 100)
 

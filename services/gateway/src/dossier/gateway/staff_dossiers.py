@@ -1,6 +1,11 @@
 """Dossiers (学员档案) for staff: search, the dossier page, documents to download, and the
 student's one-time activation link.
 
+The link is made by roles that see the student unmasked only (`staff_common.INVITE_ROLES`).
+A student who has activated their account cannot be invited again: an admin may reset the
+account, giving a reason — the password stops working, the account's sessions end, and the
+reset is recorded in ``gateway_account_events`` with the admin's account and the reason.
+
 The dossier page reads the dossier first (`dossier.get`): a number of another branch
 and a number nobody has are both answered not found by intake, and the page is then
 the site's plain 404 — nothing else is asked, so nothing else can differ. Then, at
@@ -37,20 +42,22 @@ from dossier.core.contracts.intake import (
 )
 from dossier.core.enums import DocumentKind, PaymentMethod, StudentStatus
 from dossier.core.policy import Operation
-from dossier.gateway.accounts import Account
+from dossier.gateway.accounts import Account, AlreadyActivated
+from dossier.gateway.limits import PAGE_TEXT, say
 from dossier.gateway.staff_common import (
     branch_choices,
     can,
     chosen_branch,
     hides_not_found,
     may_invite,
+    may_reset,
     remote_problems,
     staff,
     staff_for,
     staff_render,
     time_zone_of,
 )
-from dossier.gateway.web import checked_form, gateway, locale_of, send, send_form
+from dossier.gateway.web import checked_form, gateway, locale_of, send, send_form, text
 from dossier.gateway.web import download as download_response
 from dossier.messaging.client import RemoteError
 
@@ -143,6 +150,11 @@ async def render_dossier(
         )
     }
     may["invite"] = may_invite(account, branch)
+    activated = may["invite"] and (
+        gateway(request).accounts.activation_state(number) == "activated"
+    )
+    may["reset"] = activated and may_reset(account, branch)
+    locale = locale_of(request)
     return staff_render(
         request,
         "staff/dossier.html",
@@ -165,6 +177,8 @@ async def render_dossier(
         values=values or {},
         problems=problems or {},
         summary=summary,
+        activated=activated,
+        account_text={key: say(key, locale) for key in PAGE_TEXT if key.startswith("invite.")},
     )
 
 
@@ -190,21 +204,40 @@ async def download(request: Request) -> Response:
 
 
 async def invite(request: Request) -> Response:
-    """A one-time activation link for the student's web pages, shown once, never stored."""
+    """A one-time activation link for the student's web pages, shown once, never stored; for
+    a student who activated their account already, a reset by an admin with a reason."""
     account = staff(request)
-    await checked_form(request)
+    form = await checked_form(request)
     dossier: DossierView = await send(
         request, account.actor, GetDossier(student_number=request.path_params["number"])
     )
     if not may_invite(account, dossier.branch):
         return staff_render(request, "error.html", status_code=403, message_key="error.forbidden")
     state = gateway(request)
+    locale = locale_of(request)
+    activated = state.accounts.activation_state(dossier.student_number) == "activated"
+    reason = text(form, "reason")[:500]
+    if activated and not may_reset(account, dossier.branch):
+        return staff_render(
+            request, "error.html", status_code=409, message=say("invite.activated", locale)
+        )
+    if activated and not reason:
+        return staff_render(
+            request, "error.html", status_code=400, message=say("invite.reason_required", locale)
+        )
     branch = state.settings.config.branches.get(dossier.branch)
-    code = state.accounts.invite_student(
-        dossier.student_number,
-        dossier.branch,
-        locale=branch.locale if branch is not None else locale_of(request),
-    )
+    try:
+        code = state.accounts.invite_student(
+            dossier.student_number,
+            dossier.branch,
+            locale=branch.locale if branch is not None else locale,
+            by=account.id,
+            reason=reason if activated else None,
+        )
+    except AlreadyActivated:  # activated between the check and now
+        return staff_render(
+            request, "error.html", status_code=409, message=say("invite.activated", locale)
+        )
     link = f"{state.settings.public_url.rstrip('/')}/activate/{code}"
     return staff_render(request, "staff/invite.html", dossier=dossier, link=link)
 

@@ -13,6 +13,7 @@ import base64
 import hmac
 import re
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -36,6 +37,7 @@ from dossier.core.errors import Problem, ValidationError
 from dossier.core.policy import Actor, Role
 from dossier.gateway.accounts import Account, AccountStore
 from dossier.gateway.i18n import pick_locale, translate
+from dossier.gateway.limits import RateLimiter
 from dossier.gateway.settings import GatewaySettings
 from dossier.messaging.client import DossierClient, RemoteError
 from dossier.messaging.tokens import TokenIssuer
@@ -44,6 +46,11 @@ TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 SESSION_ACCOUNT = "account"
 SESSION_CSRF = "csrf"
+SESSION_VERSION = "v"
+SESSION_SINCE = "since"
+SESSION_SEEN = "seen"
+SEEN_EVERY = 30
+"""Seconds between refreshes of a session's last-activity time (each one sets the cookie)."""
 LANG_COOKIE = "lang"
 
 
@@ -67,6 +74,10 @@ class Gateway:
     accounts: AccountStore
     issuer: TokenIssuer
     templates: Jinja2Templates
+    signins: RateLimiter
+    """Refused sign-ins per client address."""
+    registrations: RateLimiter
+    """Online registrations (form and JSON) per client address."""
     nc: Client | None = None
 
     def client(
@@ -86,14 +97,42 @@ def gateway(request: Request) -> Gateway:
 
 
 def account_of(request: Request) -> Account | None:
-    account_id = request.session.get(SESSION_ACCOUNT)
+    """The session's account while the session holds: the account is enabled, its session
+    version is the one signed in under (sign-out and account changes move it), and neither
+    the idle nor the absolute timeout has passed. A session that does not hold is cleared."""
+    if "dossier.account" in request.scope:
+        cached: Account | None = request.scope["dossier.account"]
+        return cached
+    account = _session_account(request)
+    request.scope["dossier.account"] = account
+    return account
+
+
+def _session_account(request: Request) -> Account | None:
+    session = request.session
+    account_id = session.get(SESSION_ACCOUNT)
     if not isinstance(account_id, str):
         return None
-    cached: Account | None = request.scope.get("dossier.account")
-    if cached is None:
-        cached = gateway(request).accounts.find(account_id)
-        request.scope["dossier.account"] = cached
-    return cached
+    state = gateway(request)
+    settings = state.settings
+    now = int(time.time())
+    since, seen = session.get(SESSION_SINCE), session.get(SESSION_SEEN)
+    if not isinstance(since, int) or not isinstance(seen, int):
+        session.clear()
+        return None
+    account = state.accounts.find(account_id)
+    holds = (
+        account is not None
+        and session.get(SESSION_VERSION) == account.session_version
+        and now - since < settings.session_hours * 3600
+        and now - seen < settings.session_idle_minutes * 60
+    )
+    if not holds:
+        session.clear()
+        return None
+    if now - seen >= SEEN_EVERY:
+        session[SESSION_SEEN] = now
+    return account
 
 
 def require(request: Request, *roles: Role) -> Account:
@@ -139,8 +178,22 @@ async def checked_form(request: Request) -> FormData:
 def sign_in(request: Request, account: Account) -> None:
     """A fresh session for the account (a new CSRF token too: no fixation)."""
     request.session.clear()
+    now = int(time.time())
     request.session[SESSION_ACCOUNT] = account.id
+    request.session[SESSION_VERSION] = account.session_version
+    request.session[SESSION_SINCE] = now
+    request.session[SESSION_SEEN] = now
     request.session[SESSION_CSRF] = secrets.token_urlsafe(32)
+    request.scope["dossier.account"] = account
+
+
+def sign_out(request: Request) -> None:
+    """End every session of the signed-in account (a copied cookie too), then this one."""
+    account = account_of(request)
+    if account is not None:
+        gateway(request).accounts.end_sessions(account.id)
+    request.session.clear()
+    request.scope["dossier.account"] = None
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
