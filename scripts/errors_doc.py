@@ -21,7 +21,7 @@ def rules_table() -> str:
     catalogue = PluginHost({"hongkong": hongkong}).rules_for(branch).catalogue
     rows = []
     for rule in sorted(catalogue.templates):
-        if rule.startswith("term."):
+        if rule.startswith(("term.", "field.")):
             continue
         texts = catalogue.templates[rule]
         en, zh = (texts.get(loc, "").replace("|", "/") for loc in (Locale.EN, Locale.ZH_CN))

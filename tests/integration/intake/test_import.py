@@ -457,7 +457,7 @@ def test_the_intake_service_answers_import_start_status_and_resume_over_nats(
                         "phone",
                         "phone_format",
                     )
-                    assert problem.message.startswith("phone is not a phone number")
+                    assert problem.message.startswith("Mobile phone is not a valid phone number")
                     job = GetImportStatus(job_id=report.job_id)
                     assert (await client.send(job)).rows_done == 30
                     resumed = await client.send(

@@ -187,7 +187,8 @@ def test_rendering_without_params_never_raises_and_keeps_placeholders(locale: Lo
         for name in _placeholders(by_locale[locale]) - {"field"}:
             assert "{" + name + "}" in rendered, (rule, name)
         if "field" in _placeholders(by_locale[locale]):
-            assert "applicant.phone" in rendered
+            assert catalogue.label("applicant.phone", locale).lower() in rendered.lower()
+            assert "applicant.phone" not in rendered
 
 
 @pytest.mark.parametrize("locale", list(Locale))
@@ -221,8 +222,68 @@ def test_merged_overrides_and_adds_without_touching_the_original() -> None:
 
 def test_problem_message_in_both_languages() -> None:
     problem = Problem("applicant.name", "too_long", {"max": 50})
-    assert problem.message(Locale.EN) == "applicant.name must be at most 50 characters."
-    assert problem.message(Locale.ZH_CN) == "applicant.name最多50个字符。"
+    assert problem.message(Locale.EN) == "Name must be at most 50 characters."
+    assert problem.message(Locale.ZH_CN) == "姓名最多50个字符。"
+
+
+@pytest.mark.parametrize(
+    ("field", "zh", "en"),
+    [
+        ("applicant.birth_date", "出生日期", "date of birth"),
+        ("applicant.phone", "手机号码", "mobile phone"),
+        ("amount_minor", "金额", "amount"),
+        ("attachments[0].content", "附件 1", "attachment 1"),
+        ("attachments[2].media_type", "附件 3 的文件类型", "file type of attachment 3"),
+        ("changes[1].after", "第 2 项变更的新值", "new value of change 2"),
+        ("personal.phone", "手机号码", "mobile phone"),
+        ("guardian.phone", "监护人电话", "guardian's phone"),
+    ],
+)
+def test_field_paths_render_as_the_forms_labels(field: str, zh: str, en: str) -> None:
+    assert DEFAULT_CATALOGUE.label(field, Locale.ZH_CN) == zh
+    assert DEFAULT_CATALOGUE.label(field, Locale.EN) == en
+    assert Problem(field, "required").message(Locale.ZH_CN) == f"{zh}为必填项。"
+    assert Problem(field, "required").message(Locale.EN) == f"{en[0].upper()}{en[1:]} is required."
+
+
+def test_a_path_without_a_label_renders_as_itself() -> None:
+    assert DEFAULT_CATALOGUE.label("branches.SH01.name", Locale.EN) == "branches.SH01.name"
+    assert Problem("keys.x", "required").message(Locale.EN) == "keys.x is required."
+
+
+@pytest.mark.parametrize(
+    ("problem", "zh", "en"),
+    [
+        (
+            Problem("attachments[0].content", "too_large", {"max": 524288}),
+            "附件 1超过0.5 MB的上限。",
+            "Attachment 1 is larger than 0.5 MB.",
+        ),
+        (
+            Problem("amount_minor", "wrong_type", {"expected": "amount"}),
+            "金额应为金额（如 6800.00）。",
+            "Amount must be an amount such as 6800.00.",
+        ),
+        (
+            Problem("applicant.birth_date", "wrong_type", {"expected": "date"}),
+            "出生日期应为日期（如 2008-05-17）。",
+            "Date of birth must be a date such as 2008-05-17.",
+        ),
+        (
+            Problem("documents", "document_required", {"kind": "id_proof"}),
+            "此阶段需要提交证件复印件。",
+            "A copy of the ID document is required at this stage.",
+        ),
+        (
+            Problem("applicant.gender", "not_allowed_value", {"allowed": "female, male"}),
+            "性别只能是：女, 男。",
+            "Gender must be one of: female, male.",
+        ),
+    ],
+)
+def test_codes_types_and_sizes_render_in_words(problem: Problem, zh: str, en: str) -> None:
+    assert problem.message(Locale.ZH_CN) == zh
+    assert problem.message(Locale.EN) == en
 
 
 def test_validation_error_needs_a_problem() -> None:

@@ -36,6 +36,7 @@ EXAMPLES: dict[str, tuple[str, object]] = {
     "personal.phone": ("+8613900001111", "+8613900001111"),
     "personal.email": ("li.na@example.com", "li.na@example.com"),
     "personal.address": ("广州市天河区1号", "广州市天河区1号"),
+    "personal.passport_name": ("LI NA", "LI NA"),
     "personal.gender": ("female", Gender.FEMALE),
     "guardian.name": ("Li Qiang", "Li Qiang"),
     "guardian.relation": ("mother", "mother"),
@@ -57,7 +58,7 @@ def test_every_changeable_path_has_an_example_and_a_known_group() -> None:
 def test_field_kinds_drive_the_branch_rules() -> None:
     assert CHANGEABLE["personal.birth_date"] is FieldKind.BIRTH_DATE
     assert CHANGEABLE["personal.id_document"] is FieldKind.ID_DOCUMENT
-    assert CHANGEABLE["guardian.phone"] is FieldKind.PHONE
+    assert CHANGEABLE["guardian.phone"] is FieldKind.GUARDIAN_PHONE
     assert CHANGEABLE["personal.email"] is FieldKind.EMAIL
 
 
@@ -120,7 +121,7 @@ def test_a_malformed_id_document_asks_for_type_and_number(text: str) -> None:
     assert value is None
     (problem,) = problems
     assert (problem.field, problem.rule) == ("personal.id_document", "wrong_type")
-    assert problem.params == {"expected": "<type>:<number>"}
+    assert problem.params == {"expected": "id_document_text"}
     assert "E1234567" not in str(problem.params)
 
 

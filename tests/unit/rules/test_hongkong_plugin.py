@@ -95,18 +95,34 @@ def test_hk_branch_accepts_hong_kong_phones(phone: str) -> None:
     assert checked == FieldCheck("+85291234567")
 
 
-def test_sh_branch_refuses_hong_kong_phones() -> None:
-    checked = rules(SH).check_field(FieldKind.PHONE, "applicant.phone", "+852 9123 4567", TODAY)
-    assert checked.problems == (
-        Problem("applicant.phone", "phone_format", {"expected": "+86 1XXXXXXXXXX"}),
+def test_sh_branch_takes_hong_kong_phones_with_their_country_code_only() -> None:
+    with_code = rules(SH).check_field(FieldKind.PHONE, "applicant.phone", "+852 9123 4567", TODAY)
+    assert with_code == FieldCheck("+85291234567")
+    bare = rules(SH).check_field(FieldKind.PHONE, "applicant.phone", "9123 4567", TODAY)
+    assert bare.problems == (
+        Problem("applicant.phone", "phone_format", {"expected": "+86 131 2345 6789"}),
     )
 
 
-def test_a_bad_hong_kong_number_is_refused_with_the_hong_kong_form() -> None:
+def test_a_bad_hong_kong_number_is_refused_with_the_hong_kong_example() -> None:
     checked = rules().check_field(FieldKind.PHONE, "applicant.phone", "+852 1234 5678", TODAY)
     assert checked.problems == (
-        Problem("applicant.phone", "phone_format", {"expected": "+852 XXXXXXXX"}),
+        Problem("applicant.phone", "phone_format", {"expected": "+852 5123 4567"}),
     )
+
+
+@pytest.mark.parametrize("phone", ["1234 5678", "0123 4567", "62345"])
+def test_an_eight_digit_string_is_hong_kong_only_when_valid_there(phone: str) -> None:
+    checked = rules().check_field(FieldKind.PHONE, "applicant.phone", phone, TODAY)
+    assert [p.rule for p in checked.problems] == ["phone_format"]
+
+
+def test_a_hong_kong_landline_is_a_guardians_phone_but_not_the_students() -> None:
+    landline = "2123 4567"
+    student = rules().check_field(FieldKind.PHONE, "applicant.phone", landline, TODAY)
+    assert [p.rule for p in student.problems] == ["phone_not_mobile"]
+    checked = rules().check_field(FieldKind.GUARDIAN_PHONE, "guardian.phone", landline, TODAY)
+    assert checked == FieldCheck("+85221234567")
 
 
 @pytest.mark.parametrize("phone", ["138 0013 8000", "+86 138 0013 8000", "0086 13800138000"])
@@ -164,10 +180,11 @@ def test_the_plugins_rules_render_in_both_locales_on_its_branch(
     en_text = problem.message(Locale.EN, rules(HK_EN).catalogue)
     assert zh in zh_text
     assert en in en_text
-    assert "applicant.id_document" in zh_text
+    assert "证件" in zh_text
+    assert "applicant.id_document" not in zh_text + en_text
     assert "{" not in zh_text + en_text
     # a branch without the plugin has no text for the rule: only the bare code
-    assert problem.message(Locale.EN, rules(SH).catalogue) == f"applicant.id_document: {rule}"
+    assert problem.message(Locale.EN, rules(SH).catalogue) == f"ID document: {rule}"
 
 
 def test_hkid_messages_do_not_quote_the_number() -> None:

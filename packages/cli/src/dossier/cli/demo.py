@@ -220,7 +220,7 @@ class Walkthrough:
                 except RemoteError as refused:
                     say(f"   refused ({refused.code}), every problem at once, in {label}:")
                     for problem in refused.problems:
-                        say(f"     - {problem.field}: {problem.message}")
+                        say(f"     - {problem.message}")
             say("   Nothing was stored.")
 
             say("2. The clerk corrects the form and attaches a scan of the passport.")

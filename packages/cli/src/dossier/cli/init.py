@@ -82,6 +82,7 @@ name = "Hong Kong Central"
 locale = "en"
 time_zone = "Asia/Hong_Kong"
 plugins = ["hongkong"]
+phone_region = "HK"
 """
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from dossier.cli import account_commands, backup_commands, key_commands, retention_commands
 from dossier.cli.init import CONFIG_NAME, AlreadyInitialised, initialise
+from dossier.core.enums import Locale
 from dossier.core.errors import DossierError
 from dossier.core.policy import Actor, Role
 from dossier.host.config import Config, load_config
@@ -29,7 +30,7 @@ def _config(home: Path) -> Config:
     try:
         return load_config(path)
     except DossierError as error:
-        lines = [f"{p.field}: {p.rule}" for p in error.problems()] or [str(error)]
+        lines = [p.message(Locale.EN) for p in error.problems()] or [str(error)]
         raise click.ClickException("invalid configuration:\n  " + "\n  ".join(lines)) from None
 
 
@@ -40,8 +41,8 @@ class DossierGroup(click.Group):
         try:
             return super().invoke(ctx)
         except DossierError as error:
-            problems = "".join(f"\n  {p.field}: {p.rule}" for p in error.problems())
-            raise click.ClickException(f"{error.code}: {error}{problems}") from None
+            problems = "".join(f"\n  {p.message(Locale.EN)}" for p in error.problems())
+            raise click.ClickException(f"{error.message(Locale.EN)}{problems}") from None
         except DBAPIError as error:
             raise click.ClickException(
                 f"the database failed ({type(error.orig).__name__}); "

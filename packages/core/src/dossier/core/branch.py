@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import phonenumbers
 from attrs import field, frozen, validators
 
 from dossier.core.enums import Locale
@@ -13,6 +14,8 @@ from dossier.core.errors import Problem, ValidationError
 
 BRANCH_CODE = re.compile(r"[A-Z][A-Z0-9]{1,5}")
 TIME_ZONE = re.compile(r"[A-Za-z]+(/[A-Za-z0-9_+-]+){0,2}|UTC")
+PHONE_REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
+"""The regions libphonenumber knows (ISO 3166 alpha-2 codes: ``CN``, ``HK``, ``MO``, ``TW``…)."""
 
 
 @frozen(kw_only=True)
@@ -21,6 +24,9 @@ class Branch:
 
     ``plugins`` names the entry points (group ``dossier.plugins``) enabled on
     top of the default rules, in order: a later plugin overrides an earlier one.
+    ``phone_region`` (ISO 3166 alpha-2, ``CN`` by default, ``HK`` for a Hong Kong
+    branch) is the country of a phone number written without a country code,
+    and the country of the example number the forms show.
     """
 
     code: str = field(validator=validators.matches_re(BRANCH_CODE, func=re.fullmatch))
@@ -31,6 +37,7 @@ class Branch:
     student_number_format: str = "default"
     retention_years: int = field(default=3, validator=validators.ge(0))
     unconfirmed_change_days: int = field(default=14, validator=validators.ge(1))
+    phone_region: str = field(default="CN", validator=validators.in_(PHONE_REGIONS))
 
 
 _DEFAULTS: Mapping[str, Any] = {
@@ -40,6 +47,7 @@ _DEFAULTS: Mapping[str, Any] = {
     "student_number_format": "default",
     "retention_years": 3,
     "unconfirmed_change_days": 14,
+    "phone_region": "CN",
 }
 _WHOLE_NUMBERS = {"retention_years": 0, "unconfirmed_change_days": 1}
 
@@ -66,6 +74,9 @@ def _problems_of(where: str, table: Mapping[str, Any]) -> list[Problem]:
         problems.append(
             Problem(f"{where}.student_number_format", "wrong_type", {"expected": "text"})
         )
+    if table.get("phone_region", "CN") not in PHONE_REGIONS:
+        expected = {"expected": "an ISO 3166 country code such as CN or HK"}
+        problems.append(Problem(f"{where}.phone_region", "wrong_type", expected))
     for key, minimum in _WHOLE_NUMBERS.items():
         value = table.get(key, _DEFAULTS[key])
         if type(value) is not int or value < minimum:
@@ -103,6 +114,7 @@ def load_branches(config: Mapping[str, Any]) -> dict[str, Branch]:
             student_number_format=values["student_number_format"],
             retention_years=values["retention_years"],
             unconfirmed_change_days=values["unconfirmed_change_days"],
+            phone_region=values["phone_region"],
         )
     if problems:
         raise ValidationError(problems)

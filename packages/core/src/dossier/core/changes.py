@@ -25,10 +25,11 @@ CHANGEABLE: Mapping[str, FieldKind] = {
     "personal.phone": FieldKind.PHONE,
     "personal.email": FieldKind.EMAIL,
     "personal.address": FieldKind.ADDRESS,
+    "personal.passport_name": FieldKind.PASSPORT_NAME,
     "personal.gender": FieldKind.FREE_TEXT,
     "guardian.name": FieldKind.PERSON_NAME,
     "guardian.relation": FieldKind.FREE_TEXT,
-    "guardian.phone": FieldKind.PHONE,
+    "guardian.phone": FieldKind.GUARDIAN_PHONE,
     "needs.target_language": FieldKind.FREE_TEXT,
     "needs.current_level": FieldKind.FREE_TEXT,
     "needs.goals": FieldKind.FREE_TEXT,
@@ -36,7 +37,7 @@ CHANGEABLE: Mapping[str, FieldKind] = {
 }
 """Every field a change request may name, with the kind of value it holds."""
 
-OPTIONAL = frozenset({"personal.email", "personal.address"})
+OPTIONAL = frozenset({"personal.email", "personal.address", "personal.passport_name"})
 
 
 def parse_value(path: str, text: str | None) -> tuple[object, list[Problem]]:
@@ -56,7 +57,7 @@ def parse_value(path: str, text: str | None) -> tuple[object, list[Problem]]:
     if path == "personal.id_document":
         kind, _, number = text.partition(":")
         if kind not in {t.value for t in IdDocumentType} or not number:
-            return None, [Problem(path, "wrong_type", {"expected": "<type>:<number>"})]
+            return None, [Problem(path, "wrong_type", {"expected": "id_document_text"})]
         return IdDocument(type=IdDocumentType(kind), number=number), []
     return text, []
 

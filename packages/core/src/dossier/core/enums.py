@@ -30,6 +30,10 @@ class IdDocumentType(StrEnum):
     PASSPORT = "passport"
     HKID = "hkid"
     HK_MACAO_PERMIT = "hk_macao_permit"
+    HOME_RETURN_PERMIT = "home_return_permit"
+    """港澳居民来往内地通行证 (回乡证)."""
+    TAIWAN_PERMIT = "taiwan_permit"
+    """台湾居民来往大陆通行证 (台胞证)."""
     OTHER = "other"
 
 

@@ -45,9 +45,10 @@ REGISTRATION_FIELDS: Mapping[str, FieldKind] = {
     "applicant.phone": FieldKind.PHONE,
     "applicant.email": FieldKind.EMAIL,
     "applicant.address": FieldKind.ADDRESS,
+    "applicant.passport_name": FieldKind.PASSPORT_NAME,
     "guardian.name": FieldKind.PERSON_NAME,
     "guardian.relation": FieldKind.FREE_TEXT,
-    "guardian.phone": FieldKind.PHONE,
+    "guardian.phone": FieldKind.GUARDIAN_PHONE,
     "guardian.id_document": FieldKind.ID_DOCUMENT,
     "needs.target_language": FieldKind.FREE_TEXT,
     "needs.current_level": FieldKind.FREE_TEXT,
@@ -57,7 +58,9 @@ REGISTRATION_FIELDS: Mapping[str, FieldKind] = {
 """Every field of a registration (and of its submission) that a field rule checks, by path,
 with the kind of its value. The guardian's are checked when there is a guardian."""
 
-OPTIONAL_FIELDS = frozenset({"applicant.email", "applicant.address", "guardian.id_document"})
+OPTIONAL_FIELDS = frozenset(
+    {"applicant.email", "applicant.address", "applicant.passport_name", "guardian.id_document"}
+)
 """Fields left out (None) are not checked; every other field is, whatever its value."""
 
 _VALUE_TYPES: Mapping[FieldKind, type[object]] = {

@@ -64,6 +64,9 @@ class PersonalDetails:
     gender: Gender = Gender.UNDISCLOSED
     email: str | None = field(default=None, validator=_opt_text)
     address: str | None = field(default=None, validator=_opt_text)
+    passport_name: str | None = field(default=None, validator=_opt_text)
+    """The name as printed in the passport (``ZHANG WEI``), beside the name as written; optional.
+    Added after the first release: a sealed record without it reads as None."""
 
 
 @frozen(kw_only=True)

@@ -28,6 +28,7 @@ class PersonView:
     phone: str
     email: str | None = None
     address: str | None = None
+    passport_name: str | None = None
 
 
 @frozen(kw_only=True)
@@ -87,6 +88,9 @@ class Masker:
             phone=self(FieldKind.PHONE, person.phone),
             email=None if person.email is None else self(FieldKind.EMAIL, person.email),
             address=None if person.address is None else self(FieldKind.ADDRESS, person.address),
+            passport_name=None
+            if person.passport_name is None
+            else self(FieldKind.PASSPORT_NAME, person.passport_name),
         )
 
     def guardian(self, guardian: Guardian | None) -> GuardianView | None:
@@ -95,5 +99,5 @@ class Masker:
         return GuardianView(
             name=self(FieldKind.PERSON_NAME, guardian.name),
             relation=guardian.relation,
-            phone=self(FieldKind.PHONE, guardian.phone),
+            phone=self(FieldKind.GUARDIAN_PHONE, guardian.phone),
         )

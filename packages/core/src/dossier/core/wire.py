@@ -46,12 +46,14 @@ Path = tuple[str | int, ...]
 
 _EXPECTED: Mapping[type, str] = {
     str: "text",
-    int: "an integer",
-    bool: "true or false",
-    float: "a number",
-    date: "a date (YYYY-MM-DD)",
-    datetime: "a timestamp with time zone (ISO 8601)",
+    int: "integer",
+    bool: "boolean",
+    float: "number",
+    date: "date",
+    datetime: "timestamp",
 }
+"""The ``expected`` parameter of ``wrong_type`` by type: a term of the message catalogue
+(``date`` renders as 日期（如 2008-05-17）/ a date such as 2008-05-17)."""
 
 
 class _NulCharacter(ValueError):
@@ -173,7 +175,7 @@ def structure(data: Any, cls: type[T]) -> T:
     try:
         return _CONVERTER.structure(data, cls)
     except Exception as exc:  # every failure becomes field problems, never a traceback
-        fallback = Problem("body", "wrong_type", {"expected": "an object"})
+        fallback = Problem("body", "wrong_type", {"expected": "object"})
         raise ShapeError(_located(exc, (), cls) or [((), fallback)], data, cls) from None
 
 
@@ -182,7 +184,7 @@ def read_answer(data: Any, cls: type[T]) -> T:
     try:
         return _ANSWERS.structure(data, cls)
     except Exception as exc:
-        fallback = Problem("body", "wrong_type", {"expected": "an object"})
+        fallback = Problem("body", "wrong_type", {"expected": "object"})
         raise ShapeError(_located(exc, (), cls) or [((), fallback)], data, cls) from None
 
 
@@ -197,7 +199,7 @@ def loads(raw: bytes | str, cls: type[T]) -> T:
 def _check_tag(data: Any, classes: tuple[type, ...]) -> None:
     tags = [_tag_of(cls) for cls in classes]
     if not isinstance(data, dict):
-        raise ValidationError([Problem("body", "wrong_type", {"expected": "an object"})])
+        raise ValidationError([Problem("body", "wrong_type", {"expected": "object"})])
     if data.get(TAG) not in tags:
         raise ValidationError([Problem(TAG, "not_allowed_value", {"allowed": ", ".join(tags)})])
 
@@ -366,7 +368,7 @@ def _located(exc: BaseException, at: Path, expected: Any) -> list[tuple[Path, Pr
     name = _expected_name(expected)
     if isinstance(exc, ValueError) and name is None:
         return [(at, Problem(where, "invalid_value"))]
-    return [(at, Problem(where, "wrong_type", {"expected": name or "another type"}))]
+    return [(at, Problem(where, "wrong_type", {"expected": name or "another_type"}))]
 
 
 def _without_none(kind: Any) -> Any:
@@ -379,10 +381,10 @@ def _without_none(kind: Any) -> Any:
 
 def _expected_name(kind: Any) -> str | None:
     if get_origin(kind) is tuple:
-        return "a list"
+        return "list"
     if isinstance(kind, type):
         if kind in _EXPECTED:
             return _EXPECTED[kind]
         if attrs.has(kind):
-            return "an object"
+            return "object"
     return None

@@ -106,6 +106,7 @@ def _person(prefix: str) -> tuple[str, ...]:
             "gender",
             "email",
             "address",
+            "passport_name",
         )
     )
 

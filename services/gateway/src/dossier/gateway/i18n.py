@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from dossier.core.enums import Gender, IdDocumentType, Locale
 from dossier.core.messages import DEFAULT_CATALOGUE
+from dossier.gateway.texts import field_labels
 
 EN, ZH = Locale.EN, Locale.ZH_CN
 
@@ -28,22 +29,14 @@ COMMON: Mapping[str, Mapping[Locale, str]] = {
     "register.branch": {EN: "Branch", ZH: "校区"},
     "register.applicant": {EN: "Applicant", ZH: "报名人信息"},
     "register.name": {EN: "Full name (as on the ID document)", ZH: "姓名（与证件一致）"},
-    "register.gender": {EN: "Gender", ZH: "性别"},
-    "register.birth_date": {EN: "Date of birth", ZH: "出生日期"},
-    "register.id_type": {EN: "ID document type", ZH: "证件类型"},
-    "register.id_number": {EN: "ID document number", ZH: "证件号码"},
-    "register.phone": {EN: "Mobile phone", ZH: "手机号码"},
     "register.email": {EN: "E-mail (optional)", ZH: "电子邮箱（选填）"},
     "register.address": {EN: "Address (optional)", ZH: "地址（选填）"},
+    "register.phone_hint": {
+        EN: "Like {example}; from another country or region, start with + and its code.",
+        ZH: "格式如 {example}；其他国家或地区的号码请以“+国家或地区代码”开头。",
+    },
     "register.needs": {EN: "Learning needs", ZH: "学习需求"},
-    "register.target_language": {EN: "Language to learn", ZH: "目标语言"},
-    "register.current_level": {EN: "Current level", ZH: "当前水平"},
-    "register.goals": {EN: "Goals", ZH: "学习目标"},
-    "register.schedule": {EN: "Preferred schedule", ZH: "上课时间偏好"},
     "register.guardian": {EN: "Guardian (for applicants under 18)", ZH: "监护人（未满18岁必填）"},
-    "register.guardian_name": {EN: "Guardian's name", ZH: "监护人姓名"},
-    "register.guardian_relation": {EN: "Relation", ZH: "与报名人关系"},
-    "register.guardian_phone": {EN: "Guardian's phone", ZH: "监护人手机"},
     "register.guardian_consent": {
         EN: "The guardian consents to this registration",
         ZH: "监护人同意本次报名",
@@ -109,11 +102,35 @@ COMMON: Mapping[str, Mapping[Locale, str]] = {
 }
 
 
+REGISTER_FIELDS: Mapping[str, str] = {
+    "register.gender": "applicant.gender",
+    "register.birth_date": "applicant.birth_date",
+    "register.id_type": "applicant.id_document.type",
+    "register.id_number": "applicant.id_document.number",
+    "register.phone": "applicant.phone",
+    "register.passport_name": "applicant.passport_name",
+    "register.target_language": "needs.target_language",
+    "register.current_level": "needs.current_level",
+    "register.goals": "needs.goals",
+    "register.schedule": "needs.preferred_schedule",
+    "register.guardian_name": "guardian.name",
+    "register.guardian_relation": "guardian.relation",
+    "register.guardian_phone": "guardian.phone",
+}
+"""The registration form's plain labels: the catalogue's labels of the fields they fill in, so
+a message about a field names it as the form does."""
+
+
+def _register_labels() -> dict[str, Mapping[Locale, str]]:
+    labels = field_labels("", REGISTER_FIELDS.values())
+    return {key: labels[path] for key, path in REGISTER_FIELDS.items()}
+
+
 def _all() -> Mapping[str, Mapping[Locale, str]]:
     from dossier.gateway.texts import ops, staff, student
 
     merged: dict[str, Mapping[Locale, str]] = {}
-    for part in (COMMON, staff.TEXT, student.TEXT, ops.TEXT):
+    for part in (COMMON, _register_labels(), staff.TEXT, student.TEXT, ops.TEXT):
         clash = merged.keys() & part.keys()
         assert not clash, f"page text defined twice: {sorted(clash)}"
         merged.update(part)

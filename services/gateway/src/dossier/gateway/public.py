@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.datastructures import FormData
@@ -11,11 +12,14 @@ from starlette.routing import Route
 
 from dossier.core import wire
 from dossier.core.attachments import MAGIC, MAX_ATTACHMENT_BYTES, Attachment
+from dossier.core.branch import Branch
 from dossier.core.commands import SubmitRegistration
 from dossier.core.contracts.intake import RegistrationReceipt
 from dossier.core.enums import Channel, DocumentKind, Gender
 from dossier.core.policy import Actor, Role
+from dossier.core.rules import validators
 from dossier.gateway.i18n import gender_options, id_type_options
+from dossier.gateway.limits import client_address, say
 from dossier.gateway.web import (
     attachment_from,
     checked_form,
@@ -67,7 +71,14 @@ def _form_context(request: Request) -> dict[str, Any]:
         "id_type_options": id_type_options(locale),
         "media_types": sorted(MAGIC),
         "max_kb": MAX_ATTACHMENT_BYTES // 1024,
+        "phone_example": lambda code: _phone_example(branches, code),
     }
+
+
+def _phone_example(branches: Mapping[str, Branch], code: str | None) -> str:
+    """The example mobile of the chosen branch's region (the first branch's before a choice)."""
+    branch = branches.get(code or "") or (branches[min(branches)] if branches else None)
+    return validators.phone_example(branch.phone_region if branch else "CN")
 
 
 async def registration_form(request: Request) -> Response:
@@ -124,8 +135,29 @@ def _refused(
     )
 
 
+def registration_allowed(request: Request) -> bool:
+    """Count one online registration from the client's address; False past its limit."""
+    limiter = gateway(request).registrations
+    address = client_address(request)
+    if limiter.exceeded(address):
+        return False
+    limiter.hit(address)
+    return True
+
+
 async def submit_registration(request: Request) -> Response:
     form = await checked_form(request)
+    if not registration_allowed(request):
+        page = render(
+            request,
+            "error.html",
+            status_code=429,
+            message=say("limits.too_many", locale_of(request)),
+        )
+        page.headers["retry-after"] = str(
+            gateway(request).registrations.retry_after(client_address(request))
+        )
+        return page
     attachment, wrong = await attachment_from(
         form.get("document"), DocumentKind.ID_PROOF, "attachments[0]"
     )

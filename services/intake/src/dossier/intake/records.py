@@ -242,6 +242,6 @@ def _payment_problems(
         allowed = f"1–{AMOUNT_MINOR_MAX}"
         problems.append(Problem("amount_minor", "not_allowed_value", {"allowed": allowed}))
     if currency is not None and not CURRENCY.fullmatch(currency.upper()):
-        expected = "a three-letter currency code (ISO 4217)"
+        expected = "currency_code"  # a three-letter code of ISO 4217
         problems.append(Problem("currency", "wrong_type", {"expected": expected}))
     return problems

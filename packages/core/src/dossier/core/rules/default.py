@@ -5,10 +5,14 @@ it under the name ``default`` before any branch plugin, so a branch plugin is
 asked first by the ``firstresult`` hooks (`dossier_check_field`,
 `dossier_mask_value`, `dossier_student_number_format`) and adds to the others.
 
-Accepted by default: mainland identity documents (居民身份证, passports,
-往来港澳通行证) and mainland mobile numbers; a Hong Kong ID card or any
-``OTHER`` document is refused with ``id_type_not_accepted`` until a branch
-plugin (such as ``hongkong``) accepts it.
+Accepted by default: the identity documents of `ACCEPTED_ID_DOCUMENTS`
+(居民身份证 and the residence permits numbered like it, passports of any country,
+往来港澳通行证, 回乡证, 台胞证); a Hong Kong ID card or any ``OTHER`` document is
+refused with ``id_type_not_accepted`` until a branch plugin (such as
+``hongkong``) accepts it. Phones of any country through libphonenumber, read
+with the branch's ``phone_region`` as the country of a number written without
+one: the student's own a mobile, the guardian's a mobile or a landline. Names
+in any script a school sees (`validators.person_name`).
 """
 
 from __future__ import annotations
@@ -63,6 +67,8 @@ ACCEPTED_ID_DOCUMENTS: Mapping[IdDocumentType, _IdRule] = {
     IdDocumentType.PRC_RESIDENT_ID: validators.prc_resident_id,
     IdDocumentType.PASSPORT: lambda number, _today: validators.passport_number(number),
     IdDocumentType.HK_MACAO_PERMIT: lambda number, _today: validators.hk_macao_permit(number),
+    IdDocumentType.HOME_RETURN_PERMIT: lambda number, _t: validators.home_return_permit(number),
+    IdDocumentType.TAIWAN_PERMIT: lambda number, _today: validators.taiwan_permit(number),
 }
 """The identity documents every branch accepts, with the rule checking each one's number."""
 
@@ -76,39 +82,50 @@ def _text(value: object) -> str:
     return value
 
 
-def _person_name(path: str, value: object, today: date) -> object:
+def _person_name(branch: Branch, path: str, value: object, today: date) -> object:
     return validators.person_name(_text(value))
 
 
-def _birth_date(path: str, value: object, today: date) -> object:
+def _birth_date(branch: Branch, path: str, value: object, today: date) -> object:
     if not isinstance(value, date) or isinstance(value, datetime):
         raise Invalid("wrong_type", {"expected": "date"})
     return validators.birth_date(value, today)
 
 
-def _id_document(path: str, value: object, today: date) -> object:
+def _id_document(branch: Branch, path: str, value: object, today: date) -> object:
     if not isinstance(value, IdDocument):
-        raise Invalid("wrong_type", {"expected": "identity document"})
+        raise Invalid("wrong_type", {"expected": "identity_document"})
+    if not value.number.strip():
+        raise Invalid("required")
     rule = ACCEPTED_ID_DOCUMENTS.get(value.type)
     if rule is None:
         raise Invalid("id_type_not_accepted", {"document": value.type.value})
     return attrs.evolve(value, number=rule(value.number, today))
 
 
-def _phone(path: str, value: object, today: date) -> object:
-    return validators.cn_mobile(_text(value))
+def _phone(branch: Branch, path: str, value: object, today: date) -> object:
+    return validators.phone(_text(value), branch.phone_region, mobile=True)
 
 
-def _email(path: str, value: object, today: date) -> object:
+def _guardian_phone(branch: Branch, path: str, value: object, today: date) -> object:
+    return validators.phone(_text(value), branch.phone_region, mobile=False)
+
+
+def _email(branch: Branch, path: str, value: object, today: date) -> object:
     text = _text(value)
     return validators.email_address(text) if text.strip() else None
 
 
-def _address(path: str, value: object, today: date) -> object:
+def _address(branch: Branch, path: str, value: object, today: date) -> object:
     return validators.address(_text(value)) or None
 
 
-def _free_text(path: str, value: object, today: date) -> object:
+def _optional_name(branch: Branch, path: str, value: object, today: date) -> object:
+    text = _text(value)
+    return validators.person_name(text) if text.strip() else None
+
+
+def _free_text(branch: Branch, path: str, value: object, today: date) -> object:
     if isinstance(value, Enum):  # personal.gender travels as FREE_TEXT, already parsed
         return value
     text = validators.free_text(_text(value))
@@ -117,11 +134,13 @@ def _free_text(path: str, value: object, today: date) -> object:
     return text
 
 
-_FIELD_RULES: Mapping[FieldKind, Callable[[str, object, date], object]] = {
+_FIELD_RULES: Mapping[FieldKind, Callable[[Branch, str, object, date], object]] = {
     FieldKind.PERSON_NAME: _person_name,
+    FieldKind.PASSPORT_NAME: _optional_name,
     FieldKind.BIRTH_DATE: _birth_date,
     FieldKind.ID_DOCUMENT: _id_document,
     FieldKind.PHONE: _phone,
+    FieldKind.GUARDIAN_PHONE: _guardian_phone,
     FieldKind.EMAIL: _email,
     FieldKind.ADDRESS: _address,
     FieldKind.FREE_TEXT: _free_text,
@@ -141,7 +160,7 @@ def dossier_check_field(
     if rule is None:
         return None
     try:
-        return FieldCheck(rule(path, value, today))
+        return FieldCheck(rule(branch, path, value, today))
     except Invalid as invalid:
         return FieldCheck(value, (Problem(path, invalid.rule, invalid.params),))
 
@@ -248,19 +267,13 @@ def _ended(enrolment: CourseEnrolment, today: date) -> bool:
     )
 
 
-def _judged_phone_invalid(phone: str) -> bool:
-    """A mainland number (``+86`` or no country code) that no longer passes `cn_mobile`.
+def _judged_phone_invalid(phone: str, region: str) -> bool:
+    """A number libphonenumber's current metadata no longer knows as valid (a withdrawn block).
 
-    Numbers with another country code were accepted by a branch plugin; the
-    review hook cannot ask the branch's field rules, so it leaves them alone.
+    The type is not judged again: a guardian's landline stays acceptable, and a
+    student's number was judged a mobile when it was recorded.
     """
-    if phone.startswith("+") and not phone.startswith("+86"):
-        return False
-    try:
-        validators.cn_mobile(phone)
-    except Invalid:
-        return True
-    return False
+    return validators.parse_phone(phone, region) is None
 
 
 def add_years(start: date, years: int) -> date:
@@ -314,7 +327,7 @@ def dossier_review_dossier(
     if dossier.guardian is not None:
         phones.append(("guardian.phone", dossier.guardian.phone))
     for path, phone in phones:
-        if _judged_phone_invalid(phone):
+        if _judged_phone_invalid(phone, branch.phone_region):
             found("invalid_contact", Severity.WARNING, "update_contact", {"path": path})
     if (
         dossier.status is StudentStatus.ENROLLED
@@ -395,6 +408,8 @@ def mask_birth_date(value: str) -> str:
 
 _MASKS: Mapping[FieldKind, Callable[[str], str]] = {
     FieldKind.PHONE: mask_phone,
+    FieldKind.GUARDIAN_PHONE: mask_phone,
+    FieldKind.PASSPORT_NAME: mask_name,
     FieldKind.ID_DOCUMENT: mask_id_number,
     FieldKind.PERSON_NAME: mask_name,
     FieldKind.EMAIL: mask_email,
@@ -502,8 +517,8 @@ MESSAGES: Templates = {
         "学员未满{age}周岁，但没有有效的监护人个人信息处理同意（《个人信息保护法》第三十一条）。",
     ),
     "invalid_contact": _t(
-        "The phone number at {path} is not valid under the branch's current rules.",
-        "{path}处的电话号码不符合本校区现行规则。",
+        "The phone number in {path} is not valid under the branch's current rules.",
+        "{path}不符合本校区现行规则。",
     ),
     "enrolled_without_active_course": _t(
         "The student is enrolled but every course has ended.",

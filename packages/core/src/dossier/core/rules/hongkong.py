@@ -7,8 +7,13 @@ mobiles on the same branch:
 
 * an ID document of type ``hkid`` is validated and normalised to
   ``A1234563`` (no parentheses) — the default rules refuse HKIDs;
-* a phone written as a Hong Kong number (``+852``/``00852``/``852`` prefix, or
-  exactly 8 digits) is validated and normalised to ``+85291234567``.
+* phones (the student's and the guardian's) go through the same library as the
+  default rules (libphonenumber), read as Hong Kong numbers when written
+  without a country code: ``9123 4567`` is ``+85291234567`` only because it is
+  a valid Hong Kong mobile (``1234 5678`` is refused, and so are pagers). A
+  mainland number written without ``+86`` (``138 0013 8000``, which cannot be a
+  Hong Kong number) is read as mainland, since many students are; the hint
+  shows a Hong Kong example whatever the branch's ``phone_region``.
 """
 
 from __future__ import annotations
@@ -35,10 +40,19 @@ def _check_hkid(path: str, document: IdDocument) -> FieldCheck:
     return FieldCheck(attrs.evolve(document, number=number))
 
 
-def _check_phone(path: str, phone: str) -> FieldCheck:
+HK = "HK"
+MAINLAND = "CN"
+
+
+def _check_phone(path: str, phone: str, *, mobile: bool) -> FieldCheck:
     try:
-        return FieldCheck(validators.hk_phone(phone))
+        return FieldCheck(validators.phone(phone, HK, mobile=mobile))
     except Invalid as invalid:
+        if invalid.rule == "phone_format":
+            try:
+                return FieldCheck(validators.phone(phone, MAINLAND, mobile=mobile))
+            except Invalid:
+                pass
         return FieldCheck(phone, (Problem(path, invalid.rule, invalid.params),))
 
 
@@ -46,15 +60,15 @@ def _check_phone(path: str, phone: str) -> FieldCheck:
 def dossier_check_field(
     branch: Branch, kind: FieldKind, path: str, value: object, today: date
 ) -> FieldCheck | None:
-    """HKIDs and Hong Kong phone numbers; None (defer to the default rules) for anything else."""
+    """HKIDs and phone numbers; None (defer to the default rules) for anything else."""
     if (
         kind is FieldKind.ID_DOCUMENT
         and isinstance(value, IdDocument)
         and value.type is IdDocumentType.HKID
     ):
         return _check_hkid(path, value)
-    if kind is FieldKind.PHONE and isinstance(value, str) and validators.looks_like_hk_phone(value):
-        return _check_phone(path, value)
+    if kind in (FieldKind.PHONE, FieldKind.GUARDIAN_PHONE) and isinstance(value, str):
+        return _check_phone(path, value, mobile=kind is FieldKind.PHONE)
     return None
 
 

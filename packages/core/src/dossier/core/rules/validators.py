@@ -12,8 +12,13 @@ Written forms accepted on input:
   phones): Chinese input methods in full-width mode produce ``１３８…``, and
   folding them is what NFKC would do for that block. Other Unicode digits
   (Arabic-Indic, superscripts, circled ``①``) are rejected.
-* Names keep their code points as entered (no NFC/NFKC): NFC would silently
-  replace CJK compatibility ideographs, which some people's ID cards use.
+* Phones go through libphonenumber (``phonenumbers``): any country, E.164.
+* E-mail addresses go through ``email-validator`` (IDNA 2008), without DNS.
+* Names have one normal form (`normalise_name`): NFC, width folded, one name
+  separator ``·``, one hyphen, one apostrophe, one space, and no space between
+  two Han characters. NFC maps the CJK compatibility ideographs onto their
+  canonical (unified) twins, as every conforming system may do anyway: the
+  stored name then compares equal to what another system sends back.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from datetime import date
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
 
 from dossier.core.enums import IdDocumentType
 
@@ -42,18 +50,15 @@ class Invalid(ValueError):
 # -- limits ------------------------------------------------------------------------------
 
 NAME_MAX = 50
+EMAIL_LOCAL_MAX = 64
 ADDRESS_MAX = 200
 FREE_TEXT_MAX = 500
-EMAIL_MAX = 254
-EMAIL_LOCAL_MAX = 64
 PASSPORT_MIN = 5
 PASSPORT_MAX = 20
 AGE_MIN = 2
 AGE_MAX = 100
 EARLIEST_BIRTH_YEAR = 1900
 
-CN_MOBILE_EXPECTED = "+86 1XXXXXXXXXX"
-HK_PHONE_EXPECTED = "+852 XXXXXXXX"
 HKID_EXPECTED = "A123456(7)"
 
 # -- shared helpers ----------------------------------------------------------------------
@@ -94,6 +99,24 @@ def age_on(birth: date, today: date) -> int:
 _PRC_ID = re.compile(r"[1-9][0-9]{16}[0-9X]")
 _PRC_DOC = {"document": IdDocumentType.PRC_RESIDENT_ID.value}
 
+PRC_PROVINCE_CODES = frozenset(
+    {
+        *range(11, 16),  # 北京 天津 河北 山西 内蒙古
+        *range(21, 24),  # 辽宁 吉林 黑龙江
+        *range(31, 38),  # 上海 江苏 浙江 安徽 福建 江西 山东
+        *range(41, 47),  # 河南 湖北 湖南 广东 广西 海南
+        *range(50, 55),  # 重庆 四川 贵州 云南 西藏
+        *range(61, 66),  # 陕西 甘肃 青海 宁夏 新疆
+        71,  # 台湾 (GB/T 2260)
+        81,  # 香港: 港澳台居民居住证 of Hong Kong residents (810000)
+        82,  # 澳门: the same permit of Macao residents (820000)
+        83,  # 港澳台居民居住证 of Taiwan residents (830000)
+    }
+)
+"""The province-level codes (省级行政区划代码) of GB/T 2260 that begin a valid number (the first two
+of its six address digits, GB 11643-1999 §5.2), plus 81/82/83 of the residence permits for
+Hong Kong, Macao and Taiwan residents (港澳台居民居住证, 2018), whose numbers follow GB 11643."""
+
 
 def prc_id_check_character(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character over the first 17 digits (``X`` stands for 10)."""
@@ -124,14 +147,19 @@ def prc_id_birth_date(number: str) -> date:
 def prc_resident_id(value: str, today: date) -> str:
     """Validate an 18-character PRC resident ID number; return it without spaces, ``X`` upper case.
 
-    Checks, in order: the shape (first digit 1–9, 17 digits, check
-    character 0–9/X) → ``id_number_format``; the MOD 11-2 check character →
-    ``id_number_checksum``; the embedded birth date being a real date from
-    1900 up to ``today`` → ``id_number_birth_date``. Params: ``document``.
+    Checks, in order: blank → ``required``; the shape (first digit 1–9, 17
+    digits, check character 0–9/X) → ``id_number_format``; the province code
+    (`PRC_PROVINCE_CODES`) → ``id_number_region``; the MOD 11-2 check
+    character → ``id_number_checksum``; the embedded birth date being a real
+    date from 1900 up to ``today`` → ``id_number_birth_date``. Params: ``document``.
     """
     number = _compact(value).upper()
+    if not number:
+        raise Invalid("required")
     if not _PRC_ID.fullmatch(number):
         raise Invalid("id_number_format", _PRC_DOC)
+    if int(number[:2]) not in PRC_PROVINCE_CODES:
+        raise Invalid("id_number_region", _PRC_DOC)
     if prc_id_check_character(number[:17]) != number[17]:
         raise Invalid("id_number_checksum", _PRC_DOC)
     born = prc_id_birth_date(number)
@@ -143,7 +171,19 @@ def prc_resident_id(value: str, today: date) -> str:
 # -- passports and permits ---------------------------------------------------------------
 
 _PASSPORT = re.compile(rf"[A-Z0-9]{{{PASSPORT_MIN},{PASSPORT_MAX}}}")
-_HK_MACAO_PERMIT = re.compile(r"C[A-Z0-9][0-9]{7}")
+_HK_MACAO_PERMIT = re.compile(r"C[A-Z0-9][0-9]{7}|W[0-9]{8}")
+_HOME_RETURN_PERMIT = re.compile(r"[HM][0-9]{8}(?:[0-9]{2})?")
+_TAIWAN_PERMIT = re.compile(r"[0-9]{8}(?:[0-9]{2}|[A-Z])?")
+
+
+def _document_number(value: str, document: IdDocumentType, shape: re.Pattern[str]) -> str:
+    """Spaces, hyphens and brackets removed, upper case; ``required`` or ``id_number_format``."""
+    number = re.sub(r"[ ()\-]", "", _compact(value)).upper()
+    if not number:
+        raise Invalid("required")
+    if not shape.fullmatch(number):
+        raise Invalid("id_number_format", {"document": document.value})
+    return number
 
 
 def passport_number(value: str) -> str:
@@ -153,21 +193,43 @@ def passport_number(value: str) -> str:
     issuing country's own format is not checked.
     """
     number = _compact(value).upper()
+    if not number:
+        raise Invalid("required")
     if not _PASSPORT.fullmatch(number):
         raise Invalid("id_number_format", {"document": IdDocumentType.PASSPORT.value})
     return number
 
 
 def hk_macao_permit(value: str) -> str:
-    """往来港澳通行证 (the card issued since 2014): ``C`` + a letter or digit + 7 digits.
+    """往来港澳通行证 (Exit-Entry Permit for Travelling to and from Hong Kong and Macao).
 
-    Kept deliberately simple: nine characters, no check character (none is
-    published). Spaces removed, upper case.
+    Both forms still in use: the card issued since 2014, ``C`` + a letter or
+    digit + 7 digits (``C12345678``, ``CA1234567``), and the older booklet,
+    ``W`` + 8 digits (valid for five years, the last ones issued in 2014 run out
+    in 2019 but are still presented as identity). No check character is
+    published. Spaces removed, upper case.
     """
-    number = _compact(value).upper()
-    if not _HK_MACAO_PERMIT.fullmatch(number):
-        raise Invalid("id_number_format", {"document": IdDocumentType.HK_MACAO_PERMIT.value})
-    return number
+    return _document_number(value, IdDocumentType.HK_MACAO_PERMIT, _HK_MACAO_PERMIT)
+
+
+def home_return_permit(value: str) -> str:
+    """港澳居民来往内地通行证 (回乡证): ``H`` (Hong Kong) or ``M`` (Macao) + 8 digits.
+
+    Older booklets and some cards print two more digits, the number of times
+    the permit was issued (换证次数, ``H12345678 01``); they are kept. Spaces,
+    hyphens and brackets removed, upper case.
+    """
+    return _document_number(value, IdDocumentType.HOME_RETURN_PERMIT, _HOME_RETURN_PERMIT)
+
+
+def taiwan_permit(value: str) -> str:
+    """台湾居民来往大陆通行证 (台胞证): 8 digits on the card issued since 2015.
+
+    The older booklet numbers are also accepted: 10 digits, or 8 digits and a
+    letter (the issue letter printed in brackets, ``12345678(B)``). Spaces,
+    hyphens and brackets removed, upper case.
+    """
+    return _document_number(value, IdDocumentType.TAIWAN_PERMIT, _TAIWAN_PERMIT)
 
 
 # -- Hong Kong identity card (香港身份证) -----------------------------------------------------
@@ -201,10 +263,13 @@ def hkid(value: str) -> str:
     Accepts ``A123456(3)``, ``AB123456(9)`` and the same without parentheses
     (lower case and spaces tolerated). The normalised form drops the
     parentheses: prefix, six digits and check character run together.
-    Raises ``hkid_format`` (params ``expected``) or ``hkid_checksum``; their
-    templates come from the ``hongkong`` plugin, the only one accepting HKIDs.
+    Raises ``required``, ``hkid_format`` (params ``expected``) or
+    ``hkid_checksum``; the last two templates come from the ``hongkong``
+    plugin, the only one accepting HKIDs.
     """
     number = _compact(value).upper()
+    if not number:
+        raise Invalid("required")
     match = _HKID.fullmatch(number)
     if match is None:
         raise Invalid("hkid_format", {"expected": HKID_EXPECTED})
@@ -215,185 +280,271 @@ def hkid(value: str) -> str:
     return f"{prefix}{digits}{check}"
 
 
-# -- phones ------------------------------------------------------------------------------
+# -- phones (libphonenumber) -------------------------------------------------------------
 
-# An optional ``+`` (and one space), then digits with at most one space or hyphen between two.
-_PHONE_SHAPE = re.compile(r"(\+ ?)?([0-9](?:[ -]?[0-9])*)")
-_CN_MOBILE = re.compile(r"1[3-9][0-9]{9}")
-_HK_NUMBER = re.compile(r"[2-9][0-9]{7}")
+_PhoneType = phonenumbers.PhoneNumberType
+MOBILE_TYPES = frozenset({_PhoneType.MOBILE, _PhoneType.FIXED_LINE_OR_MOBILE})
+"""A number that can receive text messages: the student's own contact."""
+CALLABLE_TYPES = MOBILE_TYPES | {_PhoneType.FIXED_LINE}
+"""A number a person answers: mobiles and landlines (a guardian's contact)."""
+
+_PHONE_TYPE_NAMES: Mapping[int, str] = {
+    _PhoneType.MOBILE: "mobile",
+    _PhoneType.FIXED_LINE: "landline",
+    _PhoneType.FIXED_LINE_OR_MOBILE: "landline_or_mobile",
+    _PhoneType.TOLL_FREE: "toll_free",
+    _PhoneType.PREMIUM_RATE: "premium_rate",
+    _PhoneType.SHARED_COST: "shared_cost",
+    _PhoneType.VOIP: "voip",
+    _PhoneType.PERSONAL_NUMBER: "personal_number",
+    _PhoneType.PAGER: "pager",
+    _PhoneType.UAN: "uan",
+    _PhoneType.VOICEMAIL: "voicemail",
+}
+
+# What a person types around a number: digits, one leading ``+``, spaces, hyphens, dots,
+# slashes and brackets (after full-width forms are folded: ``（+86）`` becomes ``(+86)``).
+_PHONE_CHARACTERS = re.compile(r"\(?\+?[0-9 ()./-]+")
+DEFAULT_PHONE_REGION = "CN"
 
 
-def _phone_digits(value: str) -> tuple[bool, str] | None:
-    """(had a ``+``/``00`` prefix, the digits after it), or None when not phone-shaped."""
-    match = _PHONE_SHAPE.fullmatch(fold_width(value).strip())
-    if match is None:
+def phone_example(region: str) -> str:
+    """The region's example mobile number in international form (``+86 131 2345 6789``)."""
+    example = phonenumbers.example_number_for_type(region, _PhoneType.MOBILE)
+    if example is None:
+        return "+86 131 2345 6789"
+    return phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def phone_type(e164: str) -> str:
+    """The kind of a valid number: ``mobile``, ``landline``, ``landline_or_mobile``, ``voip``…"""
+    number = phonenumbers.parse(e164)
+    return _PHONE_TYPE_NAMES.get(phonenumbers.number_type(number), "unknown")
+
+
+def parse_phone(value: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """The number ``value`` writes, read with ``region`` as the default country; None if invalid.
+
+    Full-width forms are folded (``（+86）１３８…``); a leading ``00`` counts as
+    ``+`` (the international prefix of mainland China and most countries);
+    letters (vanity numbers, ``ext``) are refused; the number must be valid in
+    libphonenumber's metadata (an allocated block of the right length).
+    """
+    text = fold_width(value).strip()
+    if not _PHONE_CHARACTERS.fullmatch(text):
         return None
-    plus, body = match.groups()
-    digits = re.sub(r"[ -]", "", body)
-    if plus is None and digits.startswith("00"):
-        return True, digits[2:]
-    return plus is not None, digits
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    return number if phonenumbers.is_valid_number(number) else None
 
 
-def cn_mobile(value: str) -> str:
-    """A mainland-China mobile number (手机号), normalised to E.164 ``+8613800138000``.
+def phone(value: str, region: str = DEFAULT_PHONE_REGION, *, mobile: bool = True) -> str:
+    """A phone number of any country, normalised to E.164 (``+8613812345678``).
 
-    Accepts 11 digits ``1[3-9]…`` written plain, grouped by spaces or
-    hyphens, with ``+86``/``0086`` or a bare ``86`` country code, in half- or
-    full-width. Landlines, other lengths and letters raise ``phone_format``
-    with params ``expected``.
+    ``region`` (ISO 3166 alpha-2, the branch's ``phone_region``) is the country
+    of a number written without ``+``/``00``. With ``mobile`` (the student's own
+    contact) the number must be able to receive text messages (`MOBILE_TYPES`);
+    otherwise a landline will do (`CALLABLE_TYPES`: a guardian's). Raises
+    ``required``, ``phone_format`` (not a valid number anywhere, or not in
+    ``region`` when written without a country code) or ``phone_not_mobile``
+    (a landline, a pager, a toll-free number…); params ``expected``: the
+    region's example mobile in international form.
     """
-    parsed = _phone_digits(value)
-    national: str | None = None
-    if parsed is not None:
-        international, digits = parsed
-        if digits.startswith("86") and len(digits) == 13:
-            national = digits[2:]
-        elif not international and len(digits) == 11:
-            national = digits
-    if national is None or not _CN_MOBILE.fullmatch(national):
-        raise Invalid("phone_format", {"expected": CN_MOBILE_EXPECTED})
-    return "+86" + national
-
-
-def looks_like_hk_phone(value: str) -> bool:
-    """Written as a Hong Kong number: ``+852``/``00852``/``852`` + 8 digits, or exactly 8 digits.
-
-    Only the shape is judged here (``+852 1234`` looks like one and is then
-    rejected by `hk_phone`); a mainland mobile never looks like one.
-    """
-    parsed = _phone_digits(value)
-    if parsed is None:
-        stripped = fold_width(value).strip()
-        return stripped.startswith(("+852", "00852"))
-    international, digits = parsed
-    if international:
-        return digits.startswith("852")
-    return len(digits) == 8 or (len(digits) == 11 and digits.startswith("852"))
-
-
-def hk_phone(value: str) -> str:
-    """A Hong Kong number: 8 digits starting 2–9, optional ``+852``/``00852``/``852``; → ``+852…``.
-
-    Raises ``phone_format`` with params ``expected``.
-    """
-    parsed = _phone_digits(value)
-    local: str | None = None
-    if parsed is not None:
-        international, digits = parsed
-        if digits.startswith("852") and len(digits) == 11:
-            local = digits[3:]
-        elif not international and len(digits) == 8:
-            local = digits
-    if local is None or not _HK_NUMBER.fullmatch(local):
-        raise Invalid("phone_format", {"expected": HK_PHONE_EXPECTED})
-    return "+852" + local
+    if any(is_control(ch) for ch in value):
+        raise Invalid("control_characters")
+    if not value.strip():
+        raise Invalid("required")
+    expected = {"expected": phone_example(region)}
+    number = parse_phone(value, region)
+    if number is None:
+        raise Invalid("phone_format", expected)
+    allowed = MOBILE_TYPES if mobile else CALLABLE_TYPES
+    if phonenumbers.number_type(number) not in allowed:
+        raise Invalid("phone_not_mobile" if mobile else "phone_format", expected)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 # -- e-mail ------------------------------------------------------------------------------
 
-# RFC 5322 dot-atom: no quoted local parts, no comments, no IP-literal domains.
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LOCAL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*")
-_LDH_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _IDEOGRAPHIC_STOPS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 
 
 def email_address(value: str) -> str:
-    """An e-mail address: ``local@domain``, the domain lower-cased; raises ``email_format``.
+    """An e-mail address, checked by ``email-validator`` without DNS; raises ``email_format``.
 
+    The domain follows IDNA 2008 (UTS #46 mapping: ``ＥＸＡＭＰＬＥ.com`` is
+    stored ``example.com``; ``☃.net`` is refused) and is stored lower case in
+    Unicode form (``例子.中国``); ideographic full stops (``。``) count as dots.
     The local part is an ASCII dot-atom of at most 64 characters, kept as
-    given. The domain needs two or more labels; internationalised domains
-    (``例子.中国``) are accepted when their IDNA (``xn--``) form is made of
-    letter-digit-hyphen labels of at most 63 characters and a non-numeric
-    top-level label. Ideographic full stops (``。``) count as dots. The whole
-    address is at most 254 characters, in the given form and in ASCII form.
+    given (internationalised local parts need SMTPUTF8, which Chinese mail
+    providers do not all accept); the whole address is at most 254
+    characters. Blank → ``required``.
     """
     text = value.strip()
-    local, at, domain = text.partition("@")
-    if not at or "@" in domain or not local or len(local) > EMAIL_LOCAL_MAX:
+    if not text:
+        raise Invalid("required")
+    local, at, domain = text.rpartition("@")
+    if len(local) > EMAIL_LOCAL_MAX:  # RFC 5321 §4.5.3.1.1; email-validator allows longer
         raise Invalid("email_format")
-    if not _LOCAL.fullmatch(local):
-        raise Invalid("email_format")
-    domain = domain.translate(_IDEOGRAPHIC_STOPS).lower()
-    if any(ch.isspace() or is_control(ch) for ch in domain):
-        raise Invalid("email_format")
+    if at:
+        text = f"{local}@{domain.translate(_IDEOGRAPHIC_STOPS)}"
     try:
-        ascii_domain = domain.encode("idna").decode("ascii").lower()
-    except UnicodeError:
+        checked = validate_email(
+            text, check_deliverability=False, allow_smtputf8=False, allow_quoted_local=False
+        )
+    except EmailNotValidError:
         raise Invalid("email_format") from None
-    labels = ascii_domain.split(".")
-    if len(labels) < 2 or not all(_LDH_LABEL.fullmatch(label) for label in labels):
-        raise Invalid("email_format")
-    if labels[-1].isdigit():
-        raise Invalid("email_format")
-    normalised = f"{local}@{domain}"
-    if max(len(normalised), len(local) + 1 + len(ascii_domain)) > EMAIL_MAX:
-        raise Invalid("email_format")
-    return normalised
+    return str(checked.normalized)
 
 
 # -- names -------------------------------------------------------------------------------
 
-_CJK_RANGES = (
-    (0x3400, 0x4DBF),  # Extension A
-    (0x4E00, 0x9FFF),  # CJK Unified Ideographs
-    (0xF900, 0xFAFF),  # Compatibility Ideographs
-    (0x20000, 0x323AF),  # Extensions B–H (生僻字 in some names)
-    (0x2F800, 0x2FA1F),  # Compatibility Ideographs Supplement
+_HAN_NEWER = ((0x2EBF0, 0x2EE5D), (0x31350, 0x323AF))
+"""Extensions I (Unicode 15.1) and H (15.0): every code point assigned, but unknown to the
+`unicodedata` of Python 3.11 (Unicode 14), which would call them unassigned."""
+
+
+NAME_SCRIPTS = (
+    "LATIN",
+    "CYRILLIC",
+    "GREEK",
+    "HANGUL",
+    "HIRAGANA",
+    "KATAKANA",
+    "THAI",
+    "LAO",
+    "KHMER",
+    "MYANMAR",
+    "ARABIC",
+    "HEBREW",
+    "DEVANAGARI",
+    "BENGALI",
+    "TAMIL",
+    "MONGOLIAN",
+    "TIBETAN",
+    "YI ",
+    "GEORGIAN",
+    "ARMENIAN",
+    "ETHIOPIC",
+    "IDEOGRAPHIC ITERATION MARK",  # 々 (佐々木)
+    "IDEOGRAPHIC NUMBER ZERO",  # 〇
+    "MODIFIER LETTER",  # ʼ ʿ (Ukrainian, Arabic transliterations)
 )
-NAME_PUNCTUATION = frozenset(" \u00b7\u2022-'\u2019")
-"""Space, middle dots ``·`` and ``•`` (阿依古丽·买买提), hyphen, apostrophes ``'`` and ``’``."""
+"""Scripts whose letters a name may hold, by the start of the Unicode character name, besides
+Han (`is_han`). Letters of other scripts, digits, symbols and emoji are refused."""
+
+NAME_SEPARATOR = "\u00b7"
+"""The one middle dot between the parts of a transcribed name (阿依古丽·买买提)."""
+
+_NAME_FOLDS = str.maketrans(
+    {
+        **dict.fromkeys(map(ord, "\u30fb\uff65\u2027\u2022\u2219\u22c5\u0387"), NAME_SEPARATOR),
+        **dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2212\ufe63"), "-"),
+        **dict.fromkeys(map(ord, "\u2018\u2019\u02bc\uff07"), "'"),
+    }
+)
+NAME_PUNCTUATION = frozenset(f" {NAME_SEPARATOR}-'.")
+"""What a name holds besides letters (after folding): space, the separator ``·``, hyphen,
+apostrophe and full stop (``John F. Kennedy``)."""
 
 
-def _is_cjk(ch: str) -> bool:
+def is_han(ch: str) -> bool:
+    """A Han ideograph (汉字) of any block, extensions and compatibility ideographs included
+    (the rare characters of names, 生僻字, live in the extensions); unassigned code points
+    inside the blocks are not."""
     cp = ord(ch)
-    return any(low <= cp <= high for low, high in _CJK_RANGES)
-
-
-def _is_latin_letter(ch: str) -> bool:
-    return unicodedata.category(ch).startswith("L") and unicodedata.name(ch, "").startswith(
-        "LATIN "
+    if any(low <= cp <= high for low, high in _HAN_NEWER):
+        return True
+    return unicodedata.name(ch, "").startswith(
+        ("CJK UNIFIED IDEOGRAPH-", "CJK COMPATIBILITY IDEOGRAPH-")
     )
 
 
-def _is_combining_diacritic(ch: str) -> bool:
-    return 0x0300 <= ord(ch) <= 0x036F
+def _is_name_letter(ch: str) -> bool:
+    if is_han(ch):
+        return True
+    category = unicodedata.category(ch)
+    if not (category.startswith("L") or ch == "\u3007"):
+        return False
+    return unicodedata.name(ch, "").startswith(NAME_SCRIPTS)
+
+
+def _fold_narrow_and_wide(text: str) -> str:
+    """Full-width Latin (``Ｚｈａｎｇ``) and half-width kana (``ｻﾄｳ``) to their usual forms."""
+    return "".join(
+        unicodedata.normalize("NFKC", ch)
+        if unicodedata.decomposition(ch).startswith(("<wide>", "<narrow>"))
+        else ch
+        for ch in text
+    )
+
+
+def _drop_spaces_between_han(name: str) -> str:
+    """``王 小明`` → ``王小明``: a space between two Han characters is not on a Chinese ID card."""
+    out: list[str] = []
+    for index, ch in enumerate(name):
+        if (
+            ch == " "
+            and 0 < index < len(name) - 1
+            and is_han(name[index - 1])
+            and is_han(name[index + 1])
+        ):
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+def normalise_name(value: str) -> str:
+    """The one written form of a name, without judging it (see `person_name`).
+
+    Full-width and half-width forms folded; NFC; the separators ``・ ･ ‧ • ·``
+    folded to ``·`` (U+00B7) and spaces around it dropped; hyphen variants
+    (U+2010–2013, minus) to ``-``; apostrophes ``’ ‘ ʼ`` to ``'``; every kind of
+    space (ideographic U+3000, no-break…) to one space, runs collapsed, ends
+    stripped; a space between two Han characters removed.
+    """
+    text = unicodedata.normalize("NFC", _fold_narrow_and_wide(value)).translate(_NAME_FOLDS)
+    text = " ".join(text.split())
+    text = text.replace(f" {NAME_SEPARATOR}", NAME_SEPARATOR)
+    text = text.replace(f"{NAME_SEPARATOR} ", NAME_SEPARATOR)
+    return unicodedata.normalize("NFC", _drop_spaces_between_han(text))
 
 
 def person_name(value: str) -> str:
-    """A person's name in Chinese characters and/or Latin letters; stripped, spaces collapsed.
+    """A person's name in any script a school sees; returned in its one normal form.
 
-    Any control or format character anywhere (including tab, newline,
-    zero-width and bidi controls) → ``control_characters``; empty →
-    ``required``; longer than 50 → ``too_long``; digits, symbols or other
-    scripts → ``name_characters``. Allowed: CJK ideographs (basic,
-    Extensions A–H, compatibility), Latin letters with any accents
-    (precomposed or followed by combining diacritics), and `NAME_PUNCTUATION`;
-    at least one letter.
+    Refused, in this order: control and format characters anywhere (tab,
+    newline, zero-width, bidi overrides) → ``control_characters``; blank →
+    ``required``; a character that is not a letter of `NAME_SCRIPTS` or Han,
+    a combining mark after a letter, or `NAME_PUNCTUATION` (digits, symbols,
+    emoji, private-use and unassigned code points) → ``name_characters``;
+    longer than 50 characters → ``too_long``. At least one letter.
+    Normalised by `normalise_name`: normalising twice changes nothing.
     """
     if any(is_control(ch) for ch in value):
         raise Invalid("control_characters")
-    name = " ".join(value.split())
+    name = normalise_name(value)
     if not name:
         raise Invalid("required")
-    if len(name) > NAME_MAX:
-        raise Invalid("too_long", {"max": NAME_MAX})
     has_letter = False
-    previous_latin = False
+    after_letter = False
     for ch in name:
-        if _is_cjk(ch):
-            has_letter, previous_latin = True, False
-        elif _is_latin_letter(ch):
-            has_letter, previous_latin = True, True
-        elif _is_combining_diacritic(ch) and previous_latin:
+        if _is_name_letter(ch):
+            has_letter = after_letter = True
+        elif unicodedata.category(ch) in ("Mn", "Mc") and after_letter:
             continue
         elif ch in NAME_PUNCTUATION:
-            previous_latin = False
+            after_letter = False
         else:
             raise Invalid("name_characters")
     if not has_letter:
         raise Invalid("name_characters")
+    if len(name) > NAME_MAX:
+        raise Invalid("too_long", {"max": NAME_MAX})
     return name
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from dossier.core.enums import Locale
+from dossier.core.changes import CHANGEABLE
+from dossier.core.enums import DocumentKind, IdDocumentType, Locale
+from dossier.gateway.texts import field_labels, term_labels
 
 EN, ZH = Locale.EN, Locale.ZH_CN
 
@@ -399,17 +401,6 @@ _VOCABULARIES = {
     "staff.method.wechat_pay": _t("WeChat Pay", "微信支付"),
     "staff.method.alipay": _t("Alipay", "支付宝"),
     "staff.method.other": _t("other", "其他"),
-    "staff.doc_kind.registration_form": _t("registration form", "报名表"),
-    "staff.doc_kind.id_proof": _t("copy of ID document", "证件复印件"),
-    "staff.doc_kind.payment_receipt": _t("payment receipt", "缴费收据"),
-    "staff.doc_kind.change_evidence": _t("evidence for a change", "变更证明"),
-    "staff.doc_kind.destruction_form": _t("destruction form", "资料销毁申请表"),
-    "staff.doc_kind.other": _t("other", "其他"),
-    "staff.id_type.prc_resident_id": _t("PRC resident ID", "居民身份证"),
-    "staff.id_type.passport": _t("passport", "护照"),
-    "staff.id_type.hkid": _t("HKID", "香港身份证"),
-    "staff.id_type.hk_macao_permit": _t("HK/Macao permit", "往来港澳通行证"),
-    "staff.id_type.other": _t("other document", "其他证件"),
     "staff.matched_on.id_document": _t("the same ID document", "相同证件"),
     "staff.matched_on.phone": _t("the same phone", "相同手机号"),
     "staff.matched_on.name_birth_phone": _t(
@@ -421,20 +412,6 @@ _VOCABULARIES = {
     "staff.import_state.completed": _t("completed", "已完成"),
     "staff.import_state.rejected": _t("rejected: nothing imported", "已拒绝：未导入任何行"),
     "staff.import_state.failed": _t("failed", "失败"),
-    "staff.field.personal.name": _t("Name", "姓名"),
-    "staff.field.personal.birth_date": _t("Date of birth", "出生日期"),
-    "staff.field.personal.id_document": _t("ID document", "证件"),
-    "staff.field.personal.phone": _t("Phone", "手机"),
-    "staff.field.personal.email": _t("E-mail", "电子邮箱"),
-    "staff.field.personal.address": _t("Address", "地址"),
-    "staff.field.personal.gender": _t("Gender", "性别"),
-    "staff.field.guardian.name": _t("Guardian's name", "监护人姓名"),
-    "staff.field.guardian.relation": _t("Guardian's relation", "监护人关系"),
-    "staff.field.guardian.phone": _t("Guardian's phone", "监护人手机"),
-    "staff.field.needs.target_language": _t("Language to learn", "目标语言"),
-    "staff.field.needs.current_level": _t("Current level", "当前水平"),
-    "staff.field.needs.goals": _t("Goals", "学习目标"),
-    "staff.field.needs.preferred_schedule": _t("Preferred schedule", "上课时间偏好"),
     "staff.field.course": _t("courses", "课程"),
     "staff.field.payment": _t("payments", "缴费"),
     "staff.field.document": _t("documents", "文件"),
@@ -474,8 +451,16 @@ _VOCABULARIES = {
     "staff.action.dossier.exported": _t("copy exported", "导出个人信息副本"),
 }
 
+_VOCABULARY: Mapping[str, Mapping[Locale, str]] = {
+    **field_labels("staff.field.", CHANGEABLE),
+    **term_labels("staff.doc_kind.", DocumentKind),
+    **term_labels("staff.id_type.", IdDocumentType),
+}
+"""Field labels, document kinds and ID types: the message catalogue's words."""
+
 TEXT: Mapping[str, Mapping[Locale, str]] = {
     **_COMMON,
+    **_VOCABULARY,
     **_CONSOLE,
     **_REGISTRATIONS,
     **_DOSSIERS,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from dossier.core.changes import CHANGEABLE
 from dossier.core.enums import Locale
+from dossier.gateway.texts import field_labels
 
 EN, ZH = Locale.EN, Locale.ZH_CN
 
@@ -96,22 +98,8 @@ _OVERVIEW: Mapping[str, Mapping[Locale, str]] = {
     "student.student_status.destroyed": {EN: "Destroyed", ZH: "已销毁"},
 }
 
-_FIELDS: Mapping[str, Mapping[Locale, str]] = {
-    "student.field.personal.name": {EN: "Name", ZH: "姓名"},
-    "student.field.personal.birth_date": {EN: "Date of birth", ZH: "出生日期"},
-    "student.field.personal.id_document": {EN: "ID document", ZH: "证件"},
-    "student.field.personal.phone": {EN: "Mobile phone", ZH: "手机号码"},
-    "student.field.personal.email": {EN: "E-mail", ZH: "电子邮箱"},
-    "student.field.personal.address": {EN: "Address", ZH: "地址"},
-    "student.field.personal.gender": {EN: "Gender", ZH: "性别"},
-    "student.field.guardian.name": {EN: "Guardian's name", ZH: "监护人姓名"},
-    "student.field.guardian.relation": {EN: "Guardian's relation", ZH: "监护人关系"},
-    "student.field.guardian.phone": {EN: "Guardian's phone", ZH: "监护人手机"},
-    "student.field.needs.target_language": {EN: "Language to learn", ZH: "目标语言"},
-    "student.field.needs.current_level": {EN: "Current level", ZH: "当前水平"},
-    "student.field.needs.goals": {EN: "Goals", ZH: "学习目标"},
-    "student.field.needs.preferred_schedule": {EN: "Preferred schedule", ZH: "上课时间偏好"},
-}
+_FIELDS: Mapping[str, Mapping[Locale, str]] = field_labels("student.field.", CHANGEABLE)
+"""Labels of the changeable fields: the message catalogue's (one copy for pages and messages)."""
 
 _CHANGES: Mapping[str, Mapping[Locale, str]] = {
     "student.changes.title": {EN: "My change requests", ZH: "我的信息变更申请"},

@@ -96,7 +96,7 @@ FIELD_CHECKS: tuple[tuple[str, FieldKind, str], ...] = (
 GUARDIAN_CHECKS: tuple[tuple[str, FieldKind, str], ...] = (
     ("guardian_name", FieldKind.PERSON_NAME, "guardian.name"),
     ("guardian_relation", FieldKind.FREE_TEXT, "guardian.relation"),
-    ("guardian_phone", FieldKind.PHONE, "guardian.phone"),
+    ("guardian_phone", FieldKind.GUARDIAN_PHONE, "guardian.phone"),
 )
 
 
