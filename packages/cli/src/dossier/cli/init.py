@@ -114,13 +114,12 @@ def initialise(folder: Path, nats_url: str | None = None) -> Path:
     if config.exists():
         raise AlreadyInitialised(str(config))
     folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)  # an existing folder too: it will hold the database and the keys
     token_key = generate_private_key()
     write_secret(folder / "keys" / "master.key", MasterKey.generate().to_base64())
     write_secret(folder / "keys" / "token.key", token_key)
     write_secret(folder / "keys" / "backup.key", BackupKey.generate())
     write_secret(folder / "keys" / "session.key", secrets.token_urlsafe(48))
-    config.write_text(
-        TEMPLATE.format(public_key=public_key_text(private_key_from(token_key)), nats_url=nats_url),
-        encoding="utf-8",
-    )
+    public_key = public_key_text(private_key_from(token_key))
+    write_secret(config, TEMPLATE.format(public_key=public_key, nats_url=nats_url).rstrip("\n"))
     return config

@@ -18,6 +18,7 @@ from dossier.core.enums import Locale
 from dossier.core.errors import DossierError
 from dossier.core.policy import Actor, Role
 from dossier.host.config import Config, load_config
+from dossier.host.process import private_files
 from dossier.messaging.tokens import TokenIssuer, private_key_from
 
 DEFAULT_HOME = Path("dossier-data")
@@ -62,6 +63,7 @@ class DossierGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, home: Path) -> None:
     """Dossier — student records (学员档案) for chains of language schools."""
+    private_files()  # the data folder, database, logs and keys: the owner's alone
     ctx.obj = home
 
 

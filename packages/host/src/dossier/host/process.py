@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
@@ -32,6 +33,16 @@ from dossier.host.config import Config, load_config
 from dossier.messaging.logs import configure_logging
 
 GROUP = "dossier.processes"
+
+PRIVATE = 0o077
+"""The umask of every Dossier process: what it creates — the data folder, the SQLite database,
+logs, object folders, keys — is its owner's alone (folders 0700, files 0600)."""
+
+
+def private_files() -> None:
+    """From now on this process (and what it starts) creates files for its owner only."""
+    os.umask(PRIVATE)
+
 
 Start = Callable[[Path, Config], Coroutine[Any, Any, None]]
 """Runs a process from its configuration file (and the file's path, for sections of its own)
@@ -49,6 +60,7 @@ class Process:
         parser = argparse.ArgumentParser(prog=f"dossier-{self.name}", description=self.description)
         parser.add_argument("--config", type=Path, required=True)
         args = parser.parse_args(argv)
+        private_files()
         configure_logging(self.name)
         try:
             config = load_config(args.config)
