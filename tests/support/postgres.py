@@ -11,8 +11,9 @@ Where the server comes from, in order:
    directory, stopped and deleted at the end.
 
 If none works the fixture fails: PostgreSQL tests are never skipped silently.
-On that server the session creates its own database ``dossier_t_<random>``
-and drops it at the end, so parallel runs never collide.
+On that server the session creates its own database ``dossier_t_<worker>_<random>``
+(``<worker>``: the pytest-xdist worker, ``gw0``, ``gw1``…, or ``main`` without xdist) and
+drops it at the end, so parallel runs and the workers of one run never collide.
 """
 
 from __future__ import annotations
@@ -75,10 +76,16 @@ def pgserver_instance(workdir: Path) -> Iterator[str]:
         server.cleanup()
 
 
+def worker_id() -> str:
+    """This pytest-xdist worker (``gw0``, ``gw1``…), or ``main`` when the run has no workers."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
 @contextmanager
 def throwaway_database(server_url: str) -> Iterator[str]:
-    """A fresh database ``dossier_t_<random>`` on the server, dropped (forcibly) at the end."""
-    name = f"dossier_t_{secrets.token_hex(6)}"
+    """A fresh database ``dossier_t_<worker>_<random>`` on the server, dropped (forcibly) at
+    the end."""
+    name = f"dossier_t_{worker_id()}_{secrets.token_hex(6)}"
     admin = sqlalchemy.create_engine(server_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:

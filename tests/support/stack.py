@@ -22,6 +22,12 @@ from dossier.core.policy import Actor, Role
 from dossier.host.config import Config, load_config
 from dossier.messaging.tokens import TokenIssuer, private_key_from
 
+STARTUP_TIMEOUT = 120.0
+"""How long `Stack` waits for a process it started to answer. On an idle machine a service
+answers within seconds; `python3 dev.py test` runs four pytest workers on two cores, and at
+the start of a run each of them starts a stack at the same moment, so the wait is generous.
+It bounds a wait for readiness only: no test measures how fast a service starts."""
+
 
 @dataclass
 class Stack:
@@ -80,7 +86,9 @@ class Stack:
         self.processes.append(process)
         return process
 
-    def wait_until_serving(self, service: str, instances: int = 1, timeout: float = 30) -> None:
+    def wait_until_serving(
+        self, service: str, instances: int = 1, timeout: float = STARTUP_TIMEOUT
+    ) -> None:
         """Until ``instances`` instances of ``dossier-<service>`` answer ``$SRV.PING``."""
 
         async def count() -> int:
@@ -110,7 +118,7 @@ class Stack:
             time.sleep(0.2)
         raise TimeoutError(f"{instances} × dossier-{service} not serving after {timeout}s")
 
-    def start_gateway(self, port: int, timeout: float = 30) -> str:
+    def start_gateway(self, port: int, timeout: float = STARTUP_TIMEOUT) -> str:
         """The gateway on ``port``, answering its health check; its base URL."""
         log = (self.home / "gateway.log").open("ab")
         process = subprocess.Popen(
