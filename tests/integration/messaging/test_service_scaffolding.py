@@ -199,7 +199,7 @@ def test_domain_errors_keep_their_code_and_internal_errors_hide_their_details(
         with pytest.raises(RemoteError) as invalid:
             await client(nc).send(WithdrawConsent(consent_id="invalid"))
         assert invalid.value.problems[0].field == "consent_id"
-        assert invalid.value.problems[0].message == "consent_id为必填项。"
+        assert invalid.value.problems[0].message == "同意记录为必填项。"
 
         with pytest.raises(RemoteError) as boom:
             await client(nc).send(WithdrawConsent(consent_id="boom"))
@@ -216,7 +216,7 @@ def test_errors_speak_the_callers_language(nats_session_server: NatsServer) -> N
         english = DossierClient(nc, ISSUER.issue(OFFICER), timeout=2, locale="en")
         with pytest.raises(RemoteError) as invalid:
             await english.send(WithdrawConsent(consent_id="invalid"))
-        assert invalid.value.problems[0].message == "consent_id is required."
+        assert invalid.value.problems[0].message == "Consent is required."
 
     run(nats_session_server, scenario)
 

@@ -52,11 +52,18 @@ def megabytes(size: int) -> str:
     return text.removesuffix(".0")
 
 
+RAW_PARAMS = frozenset({"operation", "reason", "request_id", "where"})
+"""Parameters shown as they are: an object store operation (``list``) or a policy operation is
+not a type name, even where a term of the same spelling exists."""
+
+
 @frozen
 class Catalogue:
     templates: Templates
 
     def render(self, rule: str, locale: Locale, field: str, params: Mapping[str, str | int]) -> str:
+        """The rule's message for ``field`` in ``locale``: the field's label, parameters as
+        terms of the form (codes and type names never reach a person), except `RAW_PARAMS`."""
         known = self.known_label(field, locale)
         label = field if known is None else known
         by_locale = self.templates.get(rule)
@@ -67,6 +74,8 @@ class Catalogue:
         for name, value in params.items():
             if name == "max" and rule in SIZE_RULES and isinstance(value, int):
                 localised[name] = megabytes(value)
+            elif name in RAW_PARAMS:
+                localised[name] = value
             elif name == "allowed" and isinstance(value, str):
                 localised[name] = ", ".join(str(self.term(v, locale)) for v in value.split(", "))
             else:

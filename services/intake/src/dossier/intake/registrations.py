@@ -315,7 +315,7 @@ def prepare_registration(
         submitted_at=submitted_at,
     )
     today = submitted_at.astimezone(ZoneInfo(branch.time_zone)).date()
-    try:  # the rules see every attachment's declared kind, even one whose bytes are bad
+    try:  # the rules run even when an attachment is bad: every problem at once
         registration = rules.validate_registration(draft, today)
     except ValidationError as invalid:
         problems.extend(invalid.problems())
@@ -369,26 +369,17 @@ def _channel_problems(actor: Actor, channel: Channel | None) -> list[Problem]:
     return []
 
 
-def _decoded(
-    attachments: Sequence[Attachment], prefix: str | None = "attachments"
-) -> list[tuple[Attachment, bytes]]:
-    """Every attachment's bytes, or every problem with them (paths under ``prefix``)."""
-    decoded, problems = _decoding(attachments, prefix)
-    if problems:
-        raise ValidationError(problems)
-    return decoded
-
-
 def _decoding(
     attachments: Sequence[Attachment], prefix: str | None = "attachments"
 ) -> tuple[list[tuple[Attachment, bytes]], list[Problem]]:
-    """Each attachment with its bytes (empty where they are bad), and every problem found."""
+    """The attachments that decode well with their bytes, and every problem of the others."""
     problems: list[Problem] = []
     decoded: list[tuple[Attachment, bytes]] = []
     for index, attachment in enumerate(attachments):
         data, found = decode_attachment(attachment, f"{prefix}[{index}]" if prefix else "")
         problems.extend(found)
-        decoded.append((attachment, data))
+        if not found:
+            decoded.append((attachment, data))
     return decoded, problems
 
 
