@@ -96,6 +96,11 @@ def _transient(error: Exception) -> bool:
     return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
+def _recall(db: Database, once: Once) -> bytes | None:
+    with db.unit_of_work() as uow:
+        return IdempotencyLedger(uow.connection).recall(once)
+
+
 def transact(
     db: Database,
     work: Callable[[UnitOfWork], R],
@@ -127,6 +132,14 @@ def transact(
                 uow.commit()
                 return result
         except Exception as error:
+            if once is not None and isinstance(error, DossierError):
+                # A retry that raced its own first attempt (the client timed out and sent the
+                # same key again while the first was still working): when the first has been
+                # answered meanwhile, this refusal came from seeing its effects (a duplicate of
+                # itself, a decided registration). The first answer is the answer.
+                stored = _recall(db, once)
+                if stored is not None:
+                    return decode(stored)
             if attempt == attempts or not _transient(error):
                 raise
             log.info("retrying a unit of work after %s", type(error).__name__)
