@@ -86,9 +86,11 @@ def browser() -> None:
             sys.exit("dev.py: could not install Chromium")
 
 
-TEST_WORKERS = "4"
-"""pytest-xdist workers for the whole suite. Most tests wait on other processes (services,
-nats-server, PostgreSQL, a browser), so on a 2-core machine 4 workers finish first."""
+TEST_WORKERS = "3"
+"""pytest-xdist workers for the whole suite (``--dist loadfile``, see pyproject.toml). Most
+tests wait on processes of their own (services, nats-server, PostgreSQL, a browser), so one
+worker more than the two cores of the CI machine keeps both busy: measured there, 3 workers
+finished first (4 only added contention: more CPU for the same tests, and a later finish)."""
 
 
 def test(extra: list[str]) -> None:

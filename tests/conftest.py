@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from dossier.messaging.embedded import NatsServer
 from tests.support.nats import nats_server as _nats_server
+
+# Under pytest-xdist (`python3 dev.py test`) the workers share the cores with each other's
+# servers and browsers, so how long one Hypothesis example took says nothing about the code:
+# its per-example deadline (200 ms) is off there. Every example and assertion still runs.
+settings.register_profile("xdist", deadline=None)
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    settings.load_profile("xdist")
 
 
 @pytest.fixture(scope="session")
