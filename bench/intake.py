@@ -27,7 +27,6 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
-import nats
 import sqlalchemy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -39,13 +38,13 @@ from dossier.core.caller import Caller
 from dossier.core.contracts.intake import ImportFormat
 from dossier.core.policy import Actor, Role
 from dossier.intake.imports.importer import Importer
-from dossier.messaging.embedded import NatsServer
 from dossier.storage.db import Database
 from dossier.storage.documents import DocumentStore
 from dossier.storage.keys import MasterKey
 from dossier.storage.migrations import upgrade
 from dossier.storage.objects import LocalObjectStore
 from tests.support.load import registration
+from tests.support.nats import BusServer, bus_server, sign_in
 from tests.support.stack import Stack, stack
 
 IN_FLIGHT = 64
@@ -82,19 +81,23 @@ async def _drive(count: int, call: Callable[[int], Awaitable[None]]) -> tuple[fl
     return time.perf_counter() - started, latencies
 
 
-async def echo_rate(url: str, count: int, payload: bytes) -> tuple[float, list[float]]:
-    """The ceiling: a Python echo responder in a queue group, same client, same concurrency."""
-    responder = await nats.connect(url)
-    client = await nats.connect(url)
+ECHO = "dossier.intake.bench-echo"
+
+
+async def echo_rate(server: BusServer, count: int, payload: bytes) -> tuple[float, list[float]]:
+    """The ceiling: a Python echo responder in a queue group, same client, same concurrency,
+    signed in as intake and staff are (the echo answers on a subject intake may serve)."""
+    responder = await sign_in(server.url_for("intake"))
+    client = await sign_in(server.url_for("staff"))
 
     async def echo(msg: Any) -> None:
         await msg.respond(msg.data)
 
-    await responder.subscribe("bench.echo", queue="echo", cb=echo)
+    await responder.subscribe(ECHO, queue="echo", cb=echo)
     await responder.flush()
 
     async def call(_: int) -> None:
-        await client.request("bench.echo", payload, timeout=10)
+        await client.request(ECHO, payload, timeout=10)
 
     await _drive(min(count, 500), call)  # warm-up
     result = await _drive(count, call)
@@ -104,7 +107,7 @@ async def echo_rate(url: str, count: int, payload: bytes) -> tuple[float, list[f
 
 
 async def submit_rate(running: Stack, count: int) -> tuple[float, list[float]]:
-    nc = await nats.connect(running.nats_url)
+    nc = await sign_in(running.url_for("staff"))
     token = running.token("bench-desk", Role.FRONT_DESK)
     run_id = secrets.token_hex(4)
 
@@ -180,17 +183,17 @@ def main() -> None:
     instances = 2
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        server = NatsServer(store_dir=folder / "nats")
+        server = bus_server(folder / "nats")
         server.start()
         try:
             with _database(folder) as url:
                 upgrade(url)
-                with stack(folder / "home", url, server.url) as running:
+                with stack(folder / "home", url, server) as running:
                     for index in range(instances):
                         running.start("intake", log_name=f"intake-{index}")
                     running.wait_until_serving("intake", instances=instances)
                     payload = wire.dumps(registration(0))
-                    echo_s, echo_lat = asyncio.run(echo_rate(server.url, count, payload))
+                    echo_s, echo_lat = asyncio.run(echo_rate(server, count, payload))
                     submit_s, submit_lat = asyncio.run(submit_rate(running, count))
                     engine = url.split(":", 1)[0]
         finally:

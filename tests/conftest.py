@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from dossier.messaging.embedded import NatsServer
+from tests.support.nats import BusServer
 from tests.support.nats import nats_server as _nats_server
 
 # Under pytest-xdist (`python3 dev.py test`) the workers share the cores with each other's
@@ -21,14 +21,14 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 
 @pytest.fixture(scope="session")
-def nats_session_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+def nats_session_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BusServer]:
     """One nats-server with JetStream for the session; tests that kill it use `nats_own_server`."""
     with _nats_server(tmp_path_factory.mktemp("nats")) as server:
         yield server
 
 
 @pytest.fixture
-def nats_own_server(tmp_path: Path) -> Iterator[NatsServer]:
+def nats_own_server(tmp_path: Path) -> Iterator[BusServer]:
     """A nats-server this test alone uses, free to kill and restart."""
     with _nats_server(tmp_path) as server:
         yield server

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dossier.messaging.embedded import NatsServer
 from dossier.storage.migrations import upgrade
+from tests.support.nats import BusServer
 from tests.support.postgres import postgres_server_url, throwaway_database
 from tests.support.stack import Stack, stack
 
@@ -25,8 +25,8 @@ def fresh_database(postgres_server_url: str) -> Iterator[str]:
 
 @pytest.fixture
 def dossier_stack(
-    tmp_path: Path, fresh_database: str, nats_own_server: NatsServer
+    tmp_path: Path, fresh_database: str, nats_own_server: BusServer
 ) -> Iterator[Stack]:
     """A configured data folder on this test's database and NATS server; no service started."""
-    with stack(tmp_path / "home", fresh_database, nats_own_server.url) as running:
+    with stack(tmp_path / "home", fresh_database, nats_own_server) as running:
         yield running

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
-import nats
 import pytest
 import sqlalchemy
 from sqlalchemy import func, select
@@ -67,6 +66,7 @@ from dossier.storage.schema import (
     outbox,
     students,
 )
+from tests.support.nats import sign_in
 from tests.support.stack import Stack, logs
 
 NAME_MARKER = "Qzxwvmarker"
@@ -86,7 +86,7 @@ def services(dossier_stack: Stack) -> Stack:
 
 def run(stack: Stack, scenario: Callable[[Any], Awaitable[None]]) -> None:
     async def main() -> None:
-        nc = await nats.connect(stack.nats_url)
+        nc = await sign_in(stack.url_for("staff"))
         try:
             await scenario(nc)
         finally:
@@ -319,7 +319,7 @@ def test_change_requests_end_to_end(services: Stack) -> None:
             assert "13911112222" not in text
 
         # events on the stream carry no personal value either
-        js = nc.jetstream()
+        js = (await sign_in(services.url_for("ops"))).jetstream()  # as an operator reads it
         sub = await js.pull_subscribe("dossier.events.SH01.>", durable="e2e-approvals-check")
         total = sum(db.events().values())
         seen: list[Any] = []
@@ -390,7 +390,7 @@ def test_destruction_and_disclosure_end_to_end(services: Stack) -> None:
         seen = await me.send(GetDestruction(request_id=request.request_id))
         assert (seen.status, seen.on_hold) == (DestructionStatus.APPROVED, False)
 
-        js = nc.jetstream()
+        js = (await sign_in(services.url_for("ops"))).jetstream()  # as an operator reads it
         sub = await js.pull_subscribe(
             "dossier.events.SH01.destruction.moved", durable="e2e-retention-like"
         )

@@ -19,13 +19,13 @@ import sys
 import time
 from pathlib import Path
 
-import nats
 import sqlalchemy
 
 from dossier.core.contracts.intake import GetDossier
 from dossier.core.contracts.retention import ListCertificates
 from dossier.host.config import load_config
 from dossier.messaging.client import DossierClient, RemoteError
+from dossier.messaging.connection import connect
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -178,7 +178,8 @@ def restarted_survives_with_the_same_data(checkout: Path, home: Path) -> None:
         ).stdout.strip()  # fmt: skip
 
         async def read_back() -> tuple[list[str], str]:
-            nc = await nats.connect(load_config(home / "dossier.toml").nats.servers[0])
+            config = load_config(home / "dossier.toml")
+            nc = await connect(config.bus("staff"), "test-demo")
             try:
                 client = DossierClient(nc, token, timeout=10)
                 listed = await client.send(ListCertificates(branch="SH01"))

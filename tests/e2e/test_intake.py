@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-import nats
 import pytest
 import sqlalchemy
 
@@ -50,6 +49,7 @@ from dossier.storage.schema import (
     registrations,
     students,
 )
+from tests.support.nats import sign_in
 from tests.support.stack import Stack
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64 + b"id-card-scan"
@@ -83,7 +83,7 @@ def submission(n: int = 0, branch: str = "SH01") -> SubmitRegistration:
 
 def run(stack: Stack, scenario: Callable[[Any], Awaitable[None]]) -> None:
     async def main() -> None:
-        nc = await nats.connect(stack.nats_url)
+        nc = await sign_in(stack.url_for("staff"))
         try:
             await scenario(nc)
         finally:
@@ -186,7 +186,7 @@ def test_registration_to_admitted_dossier_with_course_payment_and_documents(inta
         assert masked.personal.name == "王**"
         assert "****" in masked.personal.phone
 
-        js = nc.jetstream()
+        js = (await sign_in(intake.url_for("ops"))).jetstream()  # as an operator inspects it
         for _ in range(50):
             if (await js.stream_info(EVENTS_STREAM)).state.messages >= 6:
                 break

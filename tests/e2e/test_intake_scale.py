@@ -8,7 +8,6 @@ import threading
 import time
 from typing import Any
 
-import nats
 import pytest
 import sqlalchemy
 
@@ -17,6 +16,7 @@ from dossier.core.student_number import DEFAULT_FORMAT
 from dossier.messaging.events import EVENTS_STREAM
 from dossier.storage.schema import audit_log, outbox, registrations, students
 from tests.support.load import admit_many
+from tests.support.nats import sign_in
 from tests.support.stack import Stack
 
 SCALE = int(os.environ.get("DOSSIER_SCALE_REGISTRATIONS", "10000"))
@@ -42,7 +42,7 @@ def _events(nats_url: str, subject: str) -> tuple[int, int]:
     """(messages, distinct event ids) on ``subject`` once the outbox has drained."""
 
     async def read() -> tuple[int, int]:
-        nc = await nats.connect(nats_url)
+        nc = await sign_in(nats_url)
         js = nc.jetstream()
         stored = (await js.stream_info(EVENTS_STREAM, subjects_filter=subject)).state.subjects
         expected = (stored or {}).get(subject, 0)
@@ -81,7 +81,7 @@ def _check_exactly_once(stack: Stack, expected: int, numbers: list[str]) -> None
     assert _count(url, registrations) == expected
     assert _count(url, audit_log, audit_log.c.action == "student.admitted") == expected
     _wait_for_outbox(url)
-    admitted, distinct = _events(stack.nats_url, "dossier.events.SH01.student.admitted")
+    admitted, distinct = _events(stack.url_for("ops"), "dossier.events.SH01.student.admitted")
     assert (admitted, distinct) == (expected, expected)
 
 
@@ -94,7 +94,7 @@ def test_four_instances_share_the_load_and_admit_each_registration_once(
     dossier_stack.wait_until_serving("intake", instances=4)
     numbers = asyncio.run(
         admit_many(
-            dossier_stack.nats_url,
+            dossier_stack.url_for("staff"),
             dossier_stack.token("desk-1", Role.FRONT_DESK),
             dossier_stack.token("officer-1", Role.ENROLMENT_OFFICER),
             range(SCALE),
@@ -122,7 +122,7 @@ def test_kill_9_of_one_instance_mid_run_loses_and_doubles_nothing(dossier_stack:
     killer.start()
     numbers = asyncio.run(
         admit_many(
-            dossier_stack.nats_url,
+            dossier_stack.url_for("staff"),
             dossier_stack.token("desk-1", Role.FRONT_DESK),
             dossier_stack.token("officer-1", Role.ENROLMENT_OFFICER),
             range(KILL_RUN),

@@ -75,6 +75,8 @@ def run_client(client: Path, stack: Stack, token: str) -> dict[str, Any]:
         env={
             **os.environ,
             "NATS_URL": stack.nats_url,
+            "NATS_USER": "staff",
+            "NATS_PASSWORD": stack.config().bus("staff").password or "",
             "DOSSIER_TOKEN": token,
             "DOSSIER_BRANCH": BRANCH,
             "DOSSIER_SERVICE": "dossier-intake",

@@ -25,7 +25,6 @@ from collections.abc import Awaitable, Callable, Iterator
 from datetime import date
 from typing import Any
 
-import nats
 import pytest
 import sqlalchemy
 from nats.js.errors import NotFoundError
@@ -60,6 +59,7 @@ from dossier.storage.db import Database
 from dossier.storage.migrations import upgrade
 from dossier.storage.objects import ObjectStore
 from dossier.storage.settings import StorageSettings
+from tests.support.nats import sign_in
 from tests.support.postgres import throwaway_database
 from tests.support.s3 import S3Server, moto_server, unique_bucket
 from tests.support.stack import Stack, logs
@@ -147,7 +147,7 @@ def services(dossier_stack: Stack, s3: S3Server, monkeypatch: pytest.MonkeyPatch
 
 def run(stack: Stack, scenario: Callable[[Any], Awaitable[dict[str, str]]]) -> dict[str, str]:
     async def main() -> dict[str, str]:
-        nc = await nats.connect(stack.nats_url)
+        nc = await sign_in(stack.url_for("staff"))
         try:
             return await scenario(nc)
         finally:
@@ -340,7 +340,7 @@ def test_destroyed_student_survives_nowhere_not_even_in_a_restore(
         assert checked.ok, checked
 
         # 5a. no event (nor any other JetStream message) ever carried a marker
-        messages, found = await stream_leaks(nc)
+        messages, found = await stream_leaks(await sign_in(services.url_for("ops")))
         assert found == {}
         assert messages >= 8
         return {

@@ -30,7 +30,7 @@ def services(tmp_path_factory: pytest.TempPathFactory, postgres_server_url: str)
         nats_server(folder / "nats") as nats,
     ):
         upgrade(url)  # Stack's environment turns the metrics port off: three services, one host
-        with stack(folder / "home", url, nats.url) as running:
+        with stack(folder / "home", url, nats) as running:
             for service in SERVICES:
                 running.start(service)
             for service in SERVICES:

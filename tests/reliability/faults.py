@@ -55,7 +55,6 @@ from dossier.core.records import DocumentRef, IdDocument, LearningNeeds, Persona
 from dossier.core.records import Registration as RegistrationRecord
 from dossier.messaging import embedded, headers
 from dossier.messaging.client import DossierClient, RemoteError, Unavailable
-from dossier.messaging.embedded import NatsServer
 from dossier.messaging.replies import ERROR_CODE_HEADER
 from dossier.retention.review import Reviews
 from dossier.storage.bulk import BulkAdmitter
@@ -63,6 +62,7 @@ from dossier.storage.db import Database
 from dossier.storage.migrations import upgrade
 from dossier.storage.schema import audit_log, consents, outbox, review_findings
 from tests.support.load import registration
+from tests.support.nats import BusServer, bus_server, sign_in
 from tests.support.postgres import throwaway_database
 from tests.support.stack import Stack, stack
 
@@ -86,15 +86,15 @@ DOCUMENTED = frozenset(
 
 
 @contextlib.contextmanager
-def fault_stack(folder: Path, server_url: str) -> Iterator[tuple[Stack, NatsServer]]:
+def fault_stack(folder: Path, server_url: str) -> Iterator[tuple[Stack, BusServer]]:
     """A configured data folder on a fresh database and this run's own nats-server."""
     folder.mkdir(parents=True, exist_ok=True)
     with throwaway_database(server_url) as url:
         upgrade(url)
-        server = NatsServer(store_dir=folder / "jetstream")
+        server = bus_server(folder)
         server.start()
         try:
-            with stack(folder / "home", url, server.url) as running:
+            with stack(folder / "home", url, server) as running:
                 yield running, server
         finally:
             if server.running:
@@ -132,7 +132,7 @@ async def connect(url: str) -> Client:
     async def quiet(*_: Any) -> None:
         return None
 
-    return await nats.connect(
+    return await sign_in(
         url,
         allow_reconnect=True,
         max_reconnect_attempts=-1,
@@ -443,7 +443,7 @@ async def stream_messages(nc: Client, stream: str) -> list[StreamMessage]:
 # -- faults ----------------------------------------------------------------------------------------
 
 
-def restart_nats(server: NatsServer, down_for: float = 1.0) -> None:
+def restart_nats(server: BusServer, down_for: float = 1.0) -> None:
     """kill -9 the server, leave it down ``down_for`` seconds, start it on the same port and
     JetStream folder."""
     server.kill()

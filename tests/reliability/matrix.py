@@ -36,7 +36,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
-import nats
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from nats.aio.client import Client
@@ -61,6 +60,7 @@ from tests.reliability.endpoints import (
     seed,
 )
 from tests.support.errors import error_statuses
+from tests.support.nats import sign_in
 from tests.support.stack import Stack
 
 VERB_OPERATION: Mapping[str, Operation] = {c.verb: c.operation for c in CATALOGUE}
@@ -477,7 +477,7 @@ async def assess(
 
 async def assess_stack(stack: Stack) -> dict[str, int]:
     """For ``bench/reliability.py``: discover, seed and assess a running stack; the counts."""
-    nc = await nats.connect(stack.nats_url, max_reconnect_attempts=0)
+    nc = await sign_in(stack.url_for("staff"), max_reconnect_attempts=0)
     try:
         announced = await discover(nc)
         endpoints = declared()

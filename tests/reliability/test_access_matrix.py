@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import nats
 import pytest
 
 from dossier.core.policy import Role
@@ -21,6 +20,7 @@ from dossier.storage.data_map import classify_object
 from dossier.storage.objects import LocalObjectStore
 from tests.reliability.endpoints import Declared, Seeds, declared, discover, seed
 from tests.reliability.matrix import VERB_OPERATION, Assessment, MatrixReport, assess, unmapped
+from tests.support.nats import sign_in
 from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -29,7 +29,7 @@ T = TypeVar("T")
 
 def run(stack: Stack, work: Callable[[Any], Awaitable[T]]) -> T:
     async def main() -> T:
-        nc = await nats.connect(stack.nats_url, max_reconnect_attempts=0)
+        nc = await sign_in(stack.url_for("staff"), max_reconnect_attempts=0)
         try:
             return await work(nc)
         finally:

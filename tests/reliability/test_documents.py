@@ -8,14 +8,13 @@ import base64
 import hashlib
 from typing import Any
 
-import nats
-
 from dossier.core.commands import ReviewRegistration
 from dossier.core.contracts.intake import AddDocument, GetDossier
 from dossier.core.enums import Decision, DocumentKind
 from dossier.core.policy import Role
 from dossier.messaging.client import DossierClient, RemoteError
 from tests.support.load import registration
+from tests.support.nats import sign_in
 from tests.support.stack import Stack
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
@@ -23,7 +22,7 @@ PROGRAM = b"MZ\x90\x00" + bytes(range(256)) * 4
 
 
 async def _scenario(stack: Stack) -> list[Any]:
-    nc = await nats.connect(stack.nats_url)
+    nc = await sign_in(stack.url_for("staff"))
     try:
         officer = DossierClient(nc, stack.token("officer-d", Role.ENROLMENT_OFFICER), timeout=30)
         receipt = await officer.send(registration(7001))

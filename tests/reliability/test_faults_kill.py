@@ -65,7 +65,7 @@ def kill_fault(
         async def run() -> tuple[Driven, tuple[int, int]]:
             return await asyncio.gather(
                 drive(
-                    running.nats_url,
+                    running.url_for("staff"),
                     workload.token(running),
                     jobs,
                     clients=clients,

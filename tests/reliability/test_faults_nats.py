@@ -65,7 +65,7 @@ def nats_fault(requests: int, *, server_url: str, folder: Path, clients: int = 8
         async def run() -> tuple[Driven, int]:
             driven, down_at = await asyncio.gather(
                 drive(
-                    running.nats_url,
+                    running.url_for("staff"),
                     workload.token(running),
                     jobs,
                     clients=clients,
@@ -82,7 +82,7 @@ def nats_fault(requests: int, *, server_url: str, folder: Path, clients: int = 8
         }
 
         async def stream_ids() -> Counter[str]:
-            nc = await connect(running.nats_url)
+            nc = await connect(running.url_for("ops"))
             try:
                 found = await stream_messages(nc, EVENTS_STREAM)
             finally:

@@ -120,8 +120,9 @@ def test_poison_event_is_parked_and_the_destructions_behind_it_run(
         nul_id, garbage_id = f"nul-{uuid.uuid4()}", f"garbage-{uuid.uuid4()}"
 
         async def scenario() -> dict[str, Any]:
-            nc = await connect(running.nats_url)
-            js = nc.jetstream()
+            nc = await connect(running.url_for("staff"))
+            ops = await connect(running.url_for("ops"))  # reads the streams, as an operator would
+            js = (await connect(running.url_for("intake"))).jetstream()  # a service may publish
             officer = DossierClient(nc, running.token("officer-1", Role.ENROLMENT_OFFICER))
             approver = DossierClient(nc, running.token("approver-1", Role.APPROVER))
             operator = DossierClient(
@@ -159,23 +160,25 @@ def test_poison_event_is_parked_and_the_destructions_behind_it_run(
                 certificates = await _until(verified, "three verified certificates")
 
                 async def parked() -> Any:
-                    return await stream_messages(nc, PARKED_STREAM)
+                    return await stream_messages(ops, PARKED_STREAM)
 
                 parked_messages = await _until(parked, "parked event")
 
                 async def settled() -> Any:
-                    info = await js.consumer_info(EVENTS_STREAM, CONSUMER)
+                    info = await ops.jetstream().consumer_info(EVENTS_STREAM, CONSUMER)
                     return info.num_pending == 0 and info.num_ack_pending == 0
 
                 await _until(settled, "consumer with nothing pending")
                 return {
                     "certificates": certificates,
                     "requests": requests,
-                    "parked": await stream_messages(nc, PARKED_STREAM),
+                    "parked": await stream_messages(ops, PARKED_STREAM),
                     "first_parked": parked_messages,
                 }
             finally:
                 await nc.close()
+                await ops.close()
+                await js._nc.close()
 
         seen = asyncio.run(scenario())
         poison_request, *others = seen["requests"]

@@ -69,7 +69,7 @@ def postgres_fault(
         async def run() -> tuple[Driven, list[int]]:
             driven, terminated = await asyncio.gather(
                 drive(
-                    running.nats_url,
+                    running.url_for("staff"),
                     workload.token(running),
                     jobs,
                     clients=clients,

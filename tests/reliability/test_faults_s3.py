@@ -171,7 +171,7 @@ def test_backup_over_nats_answers_object_store_error_and_recovers(
         token = running.token("operator-1", Role.OPERATOR, branches=("*",))
 
         async def scenario() -> None:
-            nc = await connect(running.nats_url)
+            nc = await connect(running.url_for("staff"))
             operator = DossierClient(nc, token, timeout=60, locale="en")
             try:
                 proxy.cut()

@@ -26,7 +26,6 @@ from collections.abc import Coroutine, Iterator
 from datetime import timedelta
 from typing import Any, TypeVar
 
-import nats
 import orjson
 import pytest
 import sqlalchemy
@@ -50,6 +49,7 @@ from tests.reliability.endpoints import (
 from tests.reliability.fuzz import STATS, corpus, payloads
 from tests.reliability.matrix import VERB_OPERATION, unmapped
 from tests.support.errors import error_statuses
+from tests.support.nats import sign_in
 from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -69,7 +69,7 @@ class Remote:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.nc: Client = self.run(nats.connect(url, max_reconnect_attempts=0))
+        self.nc: Client = self.run(sign_in(url, max_reconnect_attempts=0))
 
     def run(self, work: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(work, self.loop).result()
@@ -132,7 +132,7 @@ def granted_actor(verb: str, seeds: Seeds) -> Actor:
 
 @pytest.fixture(scope="module")
 def fuzz_world(services: Stack) -> Iterator[tuple[Stack, Remote, dict[str, Declared], Seeds]]:
-    remote = Remote(services.nats_url)
+    remote = Remote(services.url_for("staff"))
     try:
         announced = remote.run(discover(remote.nc))
         endpoints = declared()

@@ -201,7 +201,7 @@ def marker_leaks(*, server_url: str, folder: Path) -> LeakReport:
 
         async def flows() -> list[RawReply]:
             errors: list[RawReply] = []
-            nc = await connect(running.nats_url)
+            nc = await connect(running.url_for("staff"))
             desk = DossierClient(nc, desk_token, timeout=30)
             officer = DossierClient(nc, officer_token, timeout=30)
             approver = DossierClient(nc, running.token("approver-1", Role.APPROVER), timeout=30)
@@ -313,8 +313,9 @@ def marker_leaks(*, server_url: str, folder: Path) -> LeakReport:
                     officer_token,
                     "destroyed",
                 )
+                ops = await connect(running.url_for("ops"))
                 for stream in (EVENTS_STREAM, PARKED_STREAM):
-                    for message in await stream_messages(nc, stream):
+                    for message in await stream_messages(ops, stream):
                         report.add(
                             f"stream {stream}",
                             scanner.count(message.data + repr(message.headers).encode()),

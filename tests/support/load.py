@@ -8,13 +8,12 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-import nats
-
 from dossier.core.attachments import Attachment
 from dossier.core.commands import ReviewRegistration, SubmitRegistration
 from dossier.core.enums import Channel, Decision, DocumentKind, IdDocumentType
 from dossier.core.records import IdDocument, LearningNeeds, PersonalDetails
 from dossier.messaging.client import DossierClient, Unavailable
+from tests.support.nats import sign_in
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
@@ -70,7 +69,7 @@ async def admit_many(
     timeout: float = 5.0,
 ) -> list[str]:
     """Admit every registration in ``numbers``; the student numbers, in order."""
-    nc = await nats.connect(nats_url)
+    nc = await sign_in(nats_url)
     desk = DossierClient(nc, desk_token, timeout=timeout, attempts=6)
     officer = DossierClient(nc, officer_token, timeout=timeout, attempts=6)
     slots = asyncio.Semaphore(in_flight)

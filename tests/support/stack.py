@@ -16,11 +16,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import nats
+from nats.aio.client import Client
 
 from dossier.cli.init import CONFIG_NAME, initialise
 from dossier.core.policy import Actor, Role
+from dossier.host.bus import read_secret
 from dossier.host.config import Config, load_config
+from dossier.messaging.connection import connect
 from dossier.messaging.tokens import TokenIssuer, private_key_from
+from tests.support.nats import BusServer
 
 STARTUP_TIMEOUT = 120.0
 """How long `Stack` waits for a process it started to answer. On an idle machine a service
@@ -36,6 +40,8 @@ class Stack:
     home: Path
     database_url: str
     nats_url: str
+    users_dir: Path | None = None
+    """The bus users' password files: each process signs in as its own user."""
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
@@ -50,10 +56,22 @@ class Stack:
             "DOSSIER_NATS_URL": self.nats_url,
             "PYTHONUNBUFFERED": "1",
             "DOSSIER_METRICS_PORT": "0",  # several instances per machine: no fixed port
+            **({"DOSSIER_NATS_USERS_DIR": str(self.users_dir)} if self.users_dir else {}),
         }
 
     def config(self) -> Config:
         return load_config(self.config_path, self.env)
+
+    def url_for(self, user: str) -> str:
+        """The NATS URL signed in as bus user ``user`` (the bare URL on a server without users)."""
+        if self.users_dir is None:
+            return self.nats_url
+        address = self.nats_url.split("://", 1)[1]
+        return f"nats://{user}:{read_secret(self.users_dir, user)}@{address}"
+
+    async def connect(self, user: str = "staff") -> Client:
+        """A connection signed in as bus user ``user`` (staff: what the CLI and scripts use)."""
+        return await connect(self.config().bus(user), f"test-{user}")
 
     def issuer(self) -> TokenIssuer:
         key_file = self.config().token_private_key_file
@@ -92,7 +110,7 @@ class Stack:
         """Until ``instances`` instances of ``dossier-<service>`` answer ``$SRV.PING``."""
 
         async def count() -> int:
-            nc = await nats.connect(self.nats_url)
+            nc = await self.connect()
             try:
                 inbox = nc.new_inbox()
                 sub = await nc.subscribe(inbox)
@@ -156,9 +174,13 @@ class Stack:
 
 
 @contextmanager
-def stack(home: Path, database_url: str, nats_url: str) -> Iterator[Stack]:
+def stack(home: Path, database_url: str, nats: BusServer | str) -> Iterator[Stack]:
+    """A configured data folder on ``nats``: a server with the bus users (every stack but the
+    branch edge's), or the URL of one without."""
+    nats_url = nats if isinstance(nats, str) else nats.url
     initialise(home, nats_url=nats_url)
-    running = Stack(home=home, database_url=database_url, nats_url=nats_url)
+    users = None if isinstance(nats, str) else nats.users_dir
+    running = Stack(home=home, database_url=database_url, nats_url=nats_url, users_dir=users)
     try:
         yield running
     finally:

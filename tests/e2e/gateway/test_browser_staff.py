@@ -31,7 +31,7 @@ def admitted(site: Site) -> str:
     desk = site.stack.token("seed-desk", Role.FRONT_DESK)
     officer = site.stack.token("seed-officer", Role.ENROLMENT_OFFICER)
     run = f"staff-{uuid.uuid4().hex[:8]}"
-    seeding = admit_many(site.stack.nats_url, desk, officer, [n], run_id=run)
+    seeding = admit_many(site.stack.url_for("staff"), desk, officer, [n], run_id=run)
     with ThreadPoolExecutor(1) as thread:  # Playwright's sync API holds this thread's loop
         return thread.submit(asyncio.run, seeding).result()[0]
 

@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
-import nats
 from playwright.sync_api import Page, expect
 
 from dossier.core.attachments import Attachment
@@ -22,6 +21,7 @@ from dossier.core.policy import Role
 from dossier.core.records import IdDocument, LearningNeeds, PersonalDetails
 from dossier.messaging.client import DossierClient
 from tests.e2e.gateway.conftest import PASSWORD, Site
+from tests.support.nats import sign_in
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -47,14 +47,14 @@ class Staff:
         branches: tuple[str, ...] = ("SH01",),
         student_number: str | None = None,
     ) -> None:
-        self.nats_url = site.stack.nats_url
+        self.nats_url = site.stack.url_for("staff")
         self.token = site.stack.token(
             actor_id, *roles, branches=branches, student_number=student_number
         )
 
     def __call__(self, message: Any, body: dict[str, Any] | None = None) -> Any:
         async def call() -> Any:
-            nc = await nats.connect(self.nats_url)
+            nc = await sign_in(self.nats_url)
             try:
                 client = DossierClient(nc, self.token, timeout=30)
                 if isinstance(message, str):

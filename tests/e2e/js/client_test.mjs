@@ -7,6 +7,9 @@
 //
 // Environment:
 //   NATS_URL          the nats-server (nats://127.0.0.1:4222)
+//   NATS_USER         the NATS user to sign in as (staff), with NATS_PASSWORD; replies come
+//                     on its own inbox prefix, _INBOX_<user>, the only one it may read
+//   NATS_PASSWORD
 //   DOSSIER_TOKEN     an actor token (a front desk of DOSSIER_BRANCH)
 //   DOSSIER_BRANCH    the branch the token may act in (SH01)
 //   DOSSIER_SERVICE   the service to call (dossier-intake)
@@ -29,6 +32,9 @@ const env = (name, fallback) => {
 };
 
 const NATS_URL = env("NATS_URL");
+const NATS_USER = env("NATS_USER");
+const NATS_PASSWORD = env("NATS_PASSWORD");
+const INBOX_PREFIX = `_INBOX_${NATS_USER}`;
 const TOKEN = env("DOSSIER_TOKEN");
 const BRANCH = env("DOSSIER_BRANCH", "SH01");
 const SERVICE = env("DOSSIER_SERVICE", "dossier-intake");
@@ -100,7 +106,7 @@ const check = (ok, what) => {
 
 /** Every `$SRV.INFO` reply that arrives within `ms`: each instance of each service answers. */
 async function discover(nc, ms) {
-  const inbox = createInbox();
+  const inbox = createInbox(INBOX_PREFIX);
   const sub = nc.subscribe(inbox);
   const infos = [];
   const collecting = (async () => {
@@ -228,7 +234,13 @@ const idempotencyKey = () => randomUUID().replaceAll("-", "");
 
 async function main() {
   const started = Date.now();
-  const nc = await connect({ servers: NATS_URL, name: "dossier-js-client-test" });
+  const nc = await connect({
+    servers: NATS_URL,
+    name: "dossier-js-client-test",
+    user: NATS_USER,
+    pass: NATS_PASSWORD,
+    inboxPrefix: INBOX_PREFIX,
+  });
   try {
     const infos = await discover(nc, DISCOVERY_MS);
     const services = [...new Set(infos.map((info) => info.name))].sort();

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from dossier.host.bus import bus_users
 from dossier.messaging.embedded import free_port, nats_server_binary, wait_for_port
 
 REPO = Path(__file__).resolve().parents[3]
@@ -28,7 +29,7 @@ DEPLOY = REPO / "deploy"
 NATS_DIR = DEPLOY / "nats"
 NODE_CONF = NATS_DIR / "nats-server.conf"
 
-USERS = ("intake", "approvals", "retention", "staff", "ops")
+USERS = tuple(u.name for u in bus_users())
 SERVICES = ("intake", "approvals", "retention")
 PASSWORDS = {user: f"test-{user}-password" for user in (*USERS, "sys", "route")}
 
@@ -37,7 +38,7 @@ def nats_environment(**extra: str) -> dict[str, str]:
     """Every variable the deploy/nats files reference, set to test values."""
     env = dict(os.environ)
     for user in (*USERS, "sys"):
-        env[f"NATS_{user.upper()}_PASSWORD"] = PASSWORDS[user]
+        env[f"NATS_{user.upper().replace('-', '_')}_PASSWORD"] = PASSWORDS[user]
     env["NATS_ROUTE_PASSWORD"] = PASSWORDS["route"]
     env.setdefault("NATS_SERVER_NAME", "test-node")
     env.setdefault("NATS_ROUTES", '["nats-route://127.0.0.1:6222"]')

@@ -179,5 +179,5 @@ def test_the_gateway_alone_holds_the_signing_keys_and_waits_for_healthy_services
     for name in SERVICES:
         assert "token_key" not in services[name].get("secrets", [])
         assert gateway["depends_on"][name]["condition"] == "service_healthy"
-    assert "staff:" in gateway["environment"]["DOSSIER_NATS_URL"]
+    assert "gateway:" in gateway["environment"]["DOSSIER_NATS_URL"]
     assert "/api/v1/health" in " ".join(gateway["healthcheck"]["test"])

@@ -47,6 +47,7 @@ from dossier.messaging.tokens import (
     public_key_text,
 )
 from tests.integration.deploy.conftest import DEPLOY, SERVICES, Cluster
+from tests.support.nats import Errors
 
 STREAM_JOB = DEPLOY / "scripts" / "ensure_streams.py"
 
@@ -54,35 +55,6 @@ PRIVATE = private_key_from(generate_private_key())
 ISSUER = TokenIssuer(PRIVATE)
 OFFICER = Actor(id="officer-1", roles={Role.ENROLMENT_OFFICER}, branches={"SH01"})
 DESTRUCTION_EVENTS = "dossier.events.*.destruction.moved"  # dossier.retention.service's filter
-
-
-class Errors:
-    """What the server refused on one connection, as nats-py reports it."""
-
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    async def record(self, error: Exception) -> None:
-        self.messages.append(str(error))
-
-    async def refused(self, what: str, subject: str, within: float = 2.0) -> bool:
-        """Whether the server refused ``what`` ("publish", "subscription") on ``subject``; the
-        asynchronous -ERR may come after the PONG of a flush, so wait a little for it.
-        (nats-py lowercases the server's message, subject included.)"""
-        expected = f'"{subject.lower()}"'
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while True:
-            if any(
-                "permissions violation" in m and what in m and expected in m for m in self.messages
-            ):
-                return True
-            if loop.time() > deadline:
-                return False
-            await asyncio.sleep(0.02)
-
-    def __repr__(self) -> str:
-        return f"Errors({self.messages!r})"
 
 
 async def connect(cluster: Cluster, user: str, errors: Errors | None = None) -> Client:

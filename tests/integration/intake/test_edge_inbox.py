@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-import nats
 import pytest
 
 from dossier.core.branch import Branch
@@ -28,13 +27,13 @@ from dossier.intake.edge_inbox import (
 from dossier.intake.envelope import EnvelopeRefused, edge_stream
 from dossier.intake.handlers import Intake
 from dossier.messaging import tokens
-from dossier.messaging.embedded import NatsServer
 from dossier.storage.db import Database
 from dossier.storage.documents import DocumentStore
 from dossier.storage.idempotency import IdempotencyKeyReused
 from dossier.storage.schema import audit_log, idempotency_keys, registrations
 from tests.integration.intake.conftest import BRANCHES, NOW, count
 from tests.support.builders import needs, personal
+from tests.support.nats import BusServer, sign_in
 
 HQ = sealing.private_key_from(sealing.generate_private_key())
 EDGE = tokens.private_key_from(tokens.generate_private_key())
@@ -88,13 +87,13 @@ def test_an_envelope_delivered_again_and_again_is_one_registration(
 
 
 def test_the_inbox_stream_is_created_once_and_sources_every_configured_branch(
-    nats_own_server: NatsServer,
+    nats_own_server: BusServer,
 ) -> None:
     sh01 = EdgeBranch(code="SH01", domain="sh01", signing_public_key="k")
     hk01 = EdgeBranch(code="HK01", domain="hk01", signing_public_key="k")
 
     async def main() -> None:
-        nc = await nats.connect(nats_own_server.url)
+        nc = await sign_in(nats_own_server.url_for("ops"))
         try:
             js = nc.jetstream()
             await ensure_inbox_stream(js, {"SH01": sh01})

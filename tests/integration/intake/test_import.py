@@ -10,7 +10,6 @@ from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import nats
 import openpyxl
 import pytest
 from sqlalchemy import func, select
@@ -33,7 +32,6 @@ from dossier.core.student_number import is_valid
 from dossier.intake.handlers import Intake
 from dossier.intake.imports.importer import Importer, ImportProgress
 from dossier.messaging.client import DossierClient, RemoteError
-from dossier.messaging.embedded import NatsServer
 from dossier.storage.db import Database, create_engine
 from dossier.storage.documents import DocumentStore
 from dossier.storage.idempotency import IdempotencyKeyReused
@@ -49,6 +47,7 @@ from tests.integration.intake.conftest import (
     csv_file,
     student_row,
 )
+from tests.support.nats import BusServer, sign_in
 from tests.support.postgres import throwaway_database
 from tests.support.stack import stack
 
@@ -423,19 +422,19 @@ def test_an_xlsx_file_imports_like_a_csv(importer: Importer, db: Database) -> No
 
 @pytest.mark.postgres
 def test_the_intake_service_answers_import_start_status_and_resume_over_nats(
-    tmp_path: Path, postgres_server_url: str, nats_own_server: NatsServer
+    tmp_path: Path, postgres_server_url: str, nats_own_server: BusServer
 ) -> None:
     data = csv_file([student_row(n) for n in range(30)], overrides={4: {"phone": "12345"}})
     with throwaway_database(postgres_server_url) as url:
         upgrade(url)
-        with stack(tmp_path / "home", url, nats_own_server.url) as running:
+        with stack(tmp_path / "home", url, nats_own_server) as running:
             running.start("intake")
             running.wait_until_serving("intake")
             officer = running.token("officer-1", Role.ENROLMENT_OFFICER)
             elsewhere = running.token("officer-9", Role.ENROLMENT_OFFICER, branches=("HK01",))
 
             async def scenario() -> None:
-                nc = await nats.connect(running.nats_url)
+                nc = await sign_in(running.url_for("staff"))
                 try:
                     client = DossierClient(nc, officer, timeout=60, locale="en")
                     report = await client.send(

@@ -7,7 +7,6 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
-import nats
 import orjson
 
 from dossier.core import wire
@@ -17,7 +16,6 @@ from dossier.intake.handlers import Intake
 from dossier.intake.imports.importer import Importer, ImportProgress
 from dossier.intake.service import spec
 from dossier.messaging import headers
-from dossier.messaging.embedded import NatsServer
 from dossier.messaging.progress import ProgressPublisher
 from dossier.messaging.service import ServiceRunner
 from dossier.messaging.tokens import (
@@ -29,6 +27,7 @@ from dossier.messaging.tokens import (
 from dossier.storage.db import Database
 from dossier.storage.documents import DocumentStore
 from tests.integration.intake.conftest import BRANCHES, OFFICER, csv_file, student_row
+from tests.support.nats import BusServer, sign_in
 
 
 def test_start_reports_each_chunk_as_stage_done_and_total(
@@ -58,7 +57,7 @@ def test_an_import_over_nats_publishes_its_chunks_under_the_request_id(
     make_importer: Callable[..., Importer],
     db: Database,
     documents: DocumentStore,
-    nats_session_server: NatsServer,
+    nats_session_server: BusServer,
 ) -> None:
     """The client subscribes to ``dossier.progress.intake.*.<request id>`` before sending
     ``import.start``, and hears every chunk, then the final event — names, no values."""
@@ -77,12 +76,12 @@ def test_an_import_over_nats_publishes_its_chunks_under_the_request_id(
     )
 
     async def main() -> list[dict[str, Any]]:
-        service_nc = await nats.connect(nats_session_server.url)
+        service_nc = await sign_in(nats_session_server.url_for("intake"))
         runner = ServiceRunner(
             service_nc, service, TokenVerifier(private.public_key()), progress=publisher
         )
         await runner.start()
-        client_nc = await nats.connect(nats_session_server.url)
+        client_nc = await sign_in(nats_session_server.url_for("staff"))
         heard: list[dict[str, Any]] = []
         request_id = "import-progress-0001"
 

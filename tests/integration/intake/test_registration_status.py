@@ -11,7 +11,6 @@ from datetime import date
 from typing import Any
 
 import attrs
-import nats
 import pytest
 
 from dossier.core.caller import Caller
@@ -23,7 +22,6 @@ from dossier.core.policy import Actor, Role
 from dossier.intake.handlers import Intake
 from dossier.intake.service import spec
 from dossier.messaging.client import DossierClient, RemoteError
-from dossier.messaging.embedded import NatsServer
 from dossier.messaging.service import ServiceRunner
 from dossier.messaging.tokens import (
     TokenIssuer,
@@ -40,6 +38,7 @@ from tests.integration.intake.handler_helpers import (
     submitted,
 )
 from tests.support.builders import BRANCH, submission
+from tests.support.nats import BusServer, sign_in
 
 
 def applicant_of(branch: str) -> Caller:
@@ -121,14 +120,14 @@ ISSUER = TokenIssuer(PRIVATE)
 
 
 def test_over_nats_announced_routed_and_identical_refusals(
-    nats_session_server: NatsServer, intake: Intake
+    nats_session_server: BusServer, intake: Intake
 ) -> None:
     seen: dict[str, Any] = {}
     birth = submission().applicant.birth_date
 
     async def main() -> None:
-        service_nc = await nats.connect(nats_session_server.url)
-        client_nc = await nats.connect(nats_session_server.url)
+        service_nc = await sign_in(nats_session_server.url_for("intake"))
+        client_nc = await sign_in(nats_session_server.url_for("staff"))
         runner = ServiceRunner(service_nc, spec(intake), TokenVerifier(PRIVATE.public_key()))
         await runner.start()
         try:

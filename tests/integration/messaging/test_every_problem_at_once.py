@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nats
 import orjson
 import pytest
 from sqlalchemy import func, select
@@ -24,7 +23,6 @@ from dossier.core.policy import Actor, Role
 from dossier.intake.handlers import Intake
 from dossier.intake.service import spec
 from dossier.messaging.client import DossierClient, RemoteError
-from dossier.messaging.embedded import NatsServer
 from dossier.messaging.service import ServiceRunner
 from dossier.messaging.tokens import (
     TokenIssuer,
@@ -39,6 +37,7 @@ from dossier.storage.migrations import upgrade
 from dossier.storage.objects import LocalObjectStore
 from dossier.storage.schema import registrations
 from tests.support.builders import BRANCH, submission
+from tests.support.nats import BusServer, sign_in
 
 PRIVATE = private_key_from(generate_private_key())
 ISSUER = TokenIssuer(PRIVATE)
@@ -61,7 +60,7 @@ def intake(tmp_path: Path) -> Iterator[Intake]:
 
 
 def test_a_submission_with_four_problems_gets_one_answer_naming_all_four(
-    nats_session_server: NatsServer, intake: Intake
+    nats_session_server: BusServer, intake: Intake
 ) -> None:
     data: dict[str, Any] = wire.unstructure(submission())
     data.update(channel="fax", nickname="Xiao Zhang")
@@ -69,8 +68,8 @@ def test_a_submission_with_four_problems_gets_one_answer_naming_all_four(
     answers: dict[str, Any] = {}
 
     async def main() -> None:
-        service_nc = await nats.connect(nats_session_server.url)
-        client_nc = await nats.connect(nats_session_server.url)
+        service_nc = await sign_in(nats_session_server.url_for("intake"))
+        client_nc = await sign_in(nats_session_server.url_for("staff"))
         runner = ServiceRunner(service_nc, spec(intake), VERIFIER)
         await runner.start()
         try:

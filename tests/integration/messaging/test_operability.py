@@ -8,8 +8,6 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-import nats
-
 from dossier.cli.status import collect
 from dossier.core.caller import Caller
 from dossier.core.commands import WithdrawConsent
@@ -17,8 +15,6 @@ from dossier.core.contracts import CATALOGUE
 from dossier.core.errors import NotFound
 from dossier.core.policy import Actor, Role
 from dossier.messaging.client import DossierClient, RemoteError
-from dossier.messaging.connection import NatsSettings
-from dossier.messaging.embedded import NatsServer
 from dossier.messaging.metrics import Health, MetricsServer, ServiceMetrics
 from dossier.messaging.service import Endpoint, ServiceRunner, ServiceSpec
 from dossier.messaging.tokens import (
@@ -27,6 +23,7 @@ from dossier.messaging.tokens import (
     generate_private_key,
     private_key_from,
 )
+from tests.support.nats import BusServer, sign_in
 
 PRIVATE = private_key_from(generate_private_key())
 TOKEN = TokenIssuer(PRIVATE).issue(
@@ -72,10 +69,10 @@ def get(url: str) -> tuple[int, str]:
 
 
 def test_metrics_count_requests_by_outcome_and_health_follows_the_service(
-    nats_session_server: NatsServer,
+    nats_session_server: BusServer,
 ) -> None:
     async def scenario() -> None:
-        service_nc = await nats.connect(nats_session_server.url)
+        service_nc = await sign_in(nats_session_server.url_for("approvals"))
         metrics = ServiceMetrics("approvals")
         runner = ServiceRunner(
             service_nc, SPEC, TokenVerifier(PRIVATE.public_key()), metrics=metrics
@@ -87,7 +84,7 @@ def test_metrics_count_requests_by_outcome_and_health_follows_the_service(
         http.start()
         base = f"http://127.0.0.1:{http.port}"
         await runner.start()
-        client_nc = await nats.connect(nats_session_server.url)
+        client_nc = await sign_in(nats_session_server.url_for("staff"))
         try:
             outcomes = await send(client_nc, ["a", "b", "c", "missing", "boom"])
             assert outcomes == ["ok", "ok", "ok", "not_found", "internal_error"]
@@ -119,18 +116,18 @@ def test_metrics_count_requests_by_outcome_and_health_follows_the_service(
 
 
 def test_status_lists_every_instance_with_its_counts_and_names_missing_services(
-    nats_session_server: NatsServer,
+    nats_session_server: BusServer,
 ) -> None:
     async def scenario() -> None:
-        conns = [await nats.connect(nats_session_server.url) for _ in range(2)]
+        conns = [await sign_in(nats_session_server.url_for("approvals")) for _ in range(2)]
         runners = [ServiceRunner(nc, SPEC, TokenVerifier(PRIVATE.public_key())) for nc in conns]
         for runner in runners:
             await runner.start()
-        client_nc = await nats.connect(nats_session_server.url)
+        client_nc = await sign_in(nats_session_server.url_for("staff"))
         try:
             await send(client_nc, ["x"] * 8 + ["missing"] * 2)
             status = await collect(
-                NatsSettings(servers=(nats_session_server.url,)),
+                nats_session_server.settings("staff"),
                 expected=("intake", "approvals"),
                 interval=0.2,
             )

@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import nats
 import pytest
 
 from dossier.core.caller import Caller
@@ -21,7 +20,6 @@ from dossier.core.enums import ConsentGiver, ConsentPurpose
 from dossier.core.errors import NotFound, Problem, ValidationError
 from dossier.core.policy import Actor, Role
 from dossier.messaging.client import DossierClient, RemoteError
-from dossier.messaging.embedded import NatsServer
 from dossier.messaging.service import (
     Endpoint,
     ServiceRunner,
@@ -33,6 +31,7 @@ from dossier.messaging.tokens import (
     generate_private_key,
     private_key_from,
 )
+from tests.support.nats import BusServer, sign_in
 
 SECRET = "13800138000-MARKER"
 PRIVATE = private_key_from(generate_private_key())
@@ -80,17 +79,17 @@ def spec(calls: list[str]) -> ServiceSpec:
 
 
 def run(
-    server: NatsServer, scenario: Callable[[Any, list[str]], Awaitable[None]], instances: int = 1
+    server: BusServer, scenario: Callable[[Any, list[str]], Awaitable[None]], instances: int = 1
 ) -> list[list[str]]:
     async def main() -> list[list[str]]:
-        service_conns = [await nats.connect(server.url) for _ in range(instances)]
+        service_conns = [await sign_in(server.url_for("approvals")) for _ in range(instances)]
         calls: list[list[str]] = [[] for _ in range(instances)]
         runners = [
             ServiceRunner(nc, spec(calls[i]), VERIFIER) for i, nc in enumerate(service_conns)
         ]
         for runner in runners:
             await runner.start()
-        client_nc = await nats.connect(server.url)
+        client_nc = await sign_in(server.url_for("staff"))
         try:
             await scenario(client_nc, calls[0])
         finally:
@@ -113,7 +112,7 @@ async def raw(nc: Any, data: bytes, headers: dict[str, str]) -> tuple[dict[str, 
 
 
 def test_a_valid_request_is_answered_with_the_handlers_result(
-    nats_session_server: NatsServer,
+    nats_session_server: BusServer,
 ) -> None:
     async def scenario(nc: Any, calls: list[str]) -> None:
         answer = await client(nc).send(WithdrawConsent(consent_id="c-1"))
@@ -123,7 +122,7 @@ def test_a_valid_request_is_answered_with_the_handlers_result(
     run(nats_session_server, scenario)
 
 
-def test_the_service_answers_discovery_pings(nats_session_server: NatsServer) -> None:
+def test_the_service_answers_discovery_pings(nats_session_server: BusServer) -> None:
     async def scenario(nc: Any, _: list[str]) -> None:
         reply = await nc.request("$SRV.PING.dossier-approvals", b"", timeout=2)
         assert json.loads(reply.data)["name"] == "dossier-approvals"
@@ -148,7 +147,7 @@ def test_the_service_answers_discovery_pings(nats_session_server: NatsServer) ->
     ids=["missing", "malformed", "forged", "expired", "wrong-audience"],
 )
 def test_bad_tokens_are_refused_before_the_handler_runs(
-    nats_session_server: NatsServer, token: str, code: str
+    nats_session_server: BusServer, token: str, code: str
 ) -> None:
     async def scenario(nc: Any, calls: list[str]) -> None:
         with pytest.raises(RemoteError) as refused:
@@ -160,7 +159,7 @@ def test_bad_tokens_are_refused_before_the_handler_runs(
 
 
 def test_malformed_oversize_and_keyless_requests_get_structured_errors(
-    nats_session_server: NatsServer,
+    nats_session_server: BusServer,
 ) -> None:
     token = ISSUER.issue(OFFICER)
 
@@ -189,7 +188,7 @@ def test_malformed_oversize_and_keyless_requests_get_structured_errors(
 
 
 def test_domain_errors_keep_their_code_and_internal_errors_hide_their_details(
-    nats_session_server: NatsServer,
+    nats_session_server: BusServer,
 ) -> None:
     async def scenario(nc: Any, _: list[str]) -> None:
         with pytest.raises(RemoteError) as missing:
@@ -211,7 +210,7 @@ def test_domain_errors_keep_their_code_and_internal_errors_hide_their_details(
     run(nats_session_server, scenario)
 
 
-def test_errors_speak_the_callers_language(nats_session_server: NatsServer) -> None:
+def test_errors_speak_the_callers_language(nats_session_server: BusServer) -> None:
     async def scenario(nc: Any, _: list[str]) -> None:
         english = DossierClient(nc, ISSUER.issue(OFFICER), timeout=2, locale="en")
         with pytest.raises(RemoteError) as invalid:
@@ -221,10 +220,10 @@ def test_errors_speak_the_callers_language(nats_session_server: NatsServer) -> N
     run(nats_session_server, scenario)
 
 
-def test_stop_lets_requests_in_flight_finish(nats_session_server: NatsServer) -> None:
+def test_stop_lets_requests_in_flight_finish(nats_session_server: BusServer) -> None:
     async def main() -> None:
-        service_nc = await nats.connect(nats_session_server.url)
-        client_nc = await nats.connect(nats_session_server.url)
+        service_nc = await sign_in(nats_session_server.url_for("approvals"))
+        client_nc = await sign_in(nats_session_server.url_for("staff"))
         runner = ServiceRunner(service_nc, spec([]), VERIFIER)
         await runner.start()
         pending = asyncio.create_task(client(client_nc).send(WithdrawConsent(consent_id="slow")))
@@ -238,7 +237,7 @@ def test_stop_lets_requests_in_flight_finish(nats_session_server: NatsServer) ->
     asyncio.run(main())
 
 
-def test_instances_in_one_queue_group_share_the_load(nats_session_server: NatsServer) -> None:
+def test_instances_in_one_queue_group_share_the_load(nats_session_server: BusServer) -> None:
     async def scenario(nc: Any, _: list[str]) -> None:
         await asyncio.gather(
             *(client(nc).send(WithdrawConsent(consent_id=f"c-{i}")) for i in range(60))

@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import nats
 import pytest
 
 from dossier.core.contracts.retention import CreateBackup, StartReview, VerifyBackup
@@ -22,7 +21,6 @@ from dossier.core.enums import Locale
 from dossier.core.policy import Actor, Role
 from dossier.messaging import headers
 from dossier.messaging.client import DossierClient, RemoteError
-from dossier.messaging.embedded import NatsServer
 from dossier.messaging.progress import ProgressPublisher
 from dossier.messaging.service import ServiceRunner
 from dossier.messaging.tokens import (
@@ -41,6 +39,7 @@ from dossier.storage.db import Database
 from dossier.storage.documents import DocumentStore
 from dossier.storage.objects import LocalObjectStore
 from tests.integration.retention.conftest import BRANCHES, DatabaseFactory, admit_students
+from tests.support.nats import BusServer, sign_in
 
 PRIVATE = private_key_from(generate_private_key())
 ISSUER = TokenIssuer(PRIVATE)
@@ -60,7 +59,7 @@ def filled(make_db: DatabaseFactory, local_store: LocalObjectStore) -> Database:
 
 
 def serve(
-    server: NatsServer,
+    server: BusServer,
     db: Database,
     store: LocalObjectStore,
     scenario: Scenario,
@@ -85,12 +84,12 @@ def serve(
     )
 
     async def main() -> None:
-        service_nc = await nats.connect(server.url)
+        service_nc = await sign_in(server.url_for("retention"))
         runner = ServiceRunner(
             service_nc, service, TokenVerifier(PRIVATE.public_key()), progress=publisher
         )
         await runner.start()
-        client_nc = await nats.connect(server.url)
+        client_nc = await sign_in(server.url_for("staff"))
         try:
             await scenario(client_nc, DossierClient(client_nc, ISSUER.issue(OPERATOR), timeout=60))
         finally:
@@ -139,7 +138,7 @@ def assert_counts_up(events: list[dict[str, Any]], stage: str) -> list[dict[str,
 
 
 def test_a_backup_over_nats_publishes_rising_progress_and_a_final_event(
-    nats_session_server: NatsServer, filled: Database, local_store: LocalObjectStore
+    nats_session_server: BusServer, filled: Database, local_store: LocalObjectStore
 ) -> None:
     job = f"backup-{uuid.uuid4().hex}"
 
@@ -175,7 +174,7 @@ def test_a_backup_over_nats_publishes_rising_progress_and_a_final_event(
 
 
 def test_a_review_run_reports_its_dossiers_under_the_request_id(
-    nats_session_server: NatsServer, filled: Database, local_store: LocalObjectStore
+    nats_session_server: BusServer, filled: Database, local_store: LocalObjectStore
 ) -> None:
     request_id = f"req-{uuid.uuid4().hex}"
 
@@ -202,7 +201,7 @@ def test_a_review_run_reports_its_dossiers_under_the_request_id(
 
 
 def test_a_failed_job_ends_with_a_failed_event_and_events_are_throttled(
-    nats_session_server: NatsServer, filled: Database, local_store: LocalObjectStore
+    nats_session_server: BusServer, filled: Database, local_store: LocalObjectStore
 ) -> None:
     job = f"review-{uuid.uuid4().hex}"
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import nats
+from nats.js.api import StreamInfo
 
 from dossier.cli.init import initialise
 from dossier.cli.stack import EmbeddedStack
@@ -57,6 +57,7 @@ from dossier.core.policy import Actor, Role
 from dossier.core.records import FieldChange, IdDocument, LearningNeeds, PersonalDetails
 from dossier.core.student_number import DEFAULT_FORMAT
 from dossier.messaging.client import DossierClient, RemoteError
+from dossier.messaging.connection import connect
 from dossier.messaging.embedded import free_port
 from dossier.messaging.events import EVENTS_STREAM
 from dossier.messaging.tokens import TokenIssuer, private_key_from
@@ -201,9 +202,23 @@ class Walkthrough:
             "backup_ok": check.ok,
         }
 
+    async def events_stream(self) -> StreamInfo:
+        """The events stream as an operator sees it (staff may not use the JetStream API)."""
+        ops = await connect(self.stack.config.bus("ops"), "dossier-demo-ops")
+        try:
+            js = ops.jetstream()
+            for _ in range(50):
+                info = await js.stream_info(EVENTS_STREAM)
+                if info.state.messages >= 8:
+                    break
+                await asyncio.sleep(0.1)
+            return info
+        finally:
+            await ops.close()
+
     async def run(self) -> dict[str, Any]:
         say = self.say
-        nc = await nats.connect(self.stack.nats_url)
+        nc = await connect(self.stack.config.bus("staff"), "dossier-demo")
         try:
             desk = DossierClient(nc, self.token("clerk.li", Role.FRONT_DESK))
             desk_en = DossierClient(nc, self.token("clerk.li", Role.FRONT_DESK), locale="en")
@@ -303,12 +318,7 @@ class Walkthrough:
                 f"documents {len(full.documents)}, status {full.status.value}"
             )
 
-            js = nc.jetstream()
-            for _ in range(50):
-                info = await js.stream_info(EVENTS_STREAM)
-                if info.state.messages >= 8:
-                    break
-                await asyncio.sleep(0.1)
+            info = await self.events_stream()
             say(f"7. {info.state.messages} events so far on JetStream, none with personal data.")
             result = await self.approvals_and_retention(nc, number)
             return {"student_number": number, **result}

@@ -6,6 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
+from dossier.host.bus import ensure_secrets
 from dossier.messaging.embedded import free_port, port_is_free
 from dossier.messaging.tokens import generate_private_key, private_key_from, public_key_text
 from dossier.retention.archive import BackupKey
@@ -38,6 +39,9 @@ backup_key_file = "keys/backup.key"
 
 [nats]
 servers = ["{nats_url}"]
+# One password file per NATS user (0600): `dossier up` starts the server with them, and each
+# process signs in as its own user. Production sets the passwords in the URLs instead.
+users_dir = "nats-users"
 # credentials_file = "nats.creds"
 # tls_ca_file = "ca.pem"
 
@@ -120,6 +124,7 @@ def initialise(folder: Path, nats_url: str | None = None) -> Path:
     write_secret(folder / "keys" / "token.key", token_key)
     write_secret(folder / "keys" / "backup.key", BackupKey.generate())
     write_secret(folder / "keys" / "session.key", secrets.token_urlsafe(48))
+    ensure_secrets(folder / "nats-users")
     public_key = public_key_text(private_key_from(token_key))
     write_secret(config, TEMPLATE.format(public_key=public_key, nats_url=nats_url).rstrip("\n"))
     return config

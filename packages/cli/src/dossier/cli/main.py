@@ -177,7 +177,7 @@ def status(home: Path, interval: float, endpoints: bool, as_json: bool) -> None:
 
     config = _config(home)
     try:
-        found = asyncio.run(collect(config.nats, SERVICES, interval=interval))
+        found = asyncio.run(collect(config.bus("staff"), SERVICES, interval=interval))
     except (OSError, TimeoutError, NatsError) as error:
         servers = ", ".join(config.nats.servers)
         raise click.ClickException(

@@ -20,10 +20,13 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import nats
+from attrs import evolve
 from nats.errors import TimeoutError as NatsTimeout
 
 from dossier.cli.init import CONFIG_NAME
+from dossier.host.bus import ensure_secrets, server_environment, write_server_config
 from dossier.host.config import Config, load_config
+from dossier.messaging.connection import NatsSettings, connect
 from dossier.messaging.embedded import NatsServer, free_port
 from dossier.storage.migrations import upgrade
 
@@ -37,10 +40,16 @@ class EmbeddedStack:
         self.config: Config = load_config(self.config_path)
         self.services = services
         url = urlparse(self.config.nats.servers[0])
+        users = self.config.nats_users_dir or self.home / "nats-users"
+        ensure_secrets(users)  # a folder made before the bus had users gets them now
+        self.config = evolve(self.config, nats_users_dir=users)
+        self.users = users
         self.nats = NatsServer(
             store_dir=self.home / "nats",
             port=url.port or 4222,
             log_file=self.home / "logs" / "nats-server.log",
+            config_file=write_server_config(self.home / "nats" / "nats-server.conf"),
+            environment=server_environment(users),
         )
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
         self.metrics_ports: dict[str, int] = {}
@@ -72,6 +81,7 @@ class EmbeddedStack:
                         "DOSSIER_LOG_FORMAT": "json",
                         "DOSSIER_METRICS_HOST": "127.0.0.1",
                         "DOSSIER_METRICS_PORT": str(self.metrics_ports[service]),
+                        "DOSSIER_NATS_USERS_DIR": str(self.users),
                     },
                 )
         deadline = time.monotonic() + timeout
@@ -87,7 +97,7 @@ class EmbeddedStack:
                     raise RuntimeError(
                         f"{service} exited with {process.returncode}; see {self.home / 'logs'}"
                     )
-                if asyncio.run(_pings(self.nats_url, service)):
+                if asyncio.run(_pings(self.config.bus("staff"), service)):
                     waiting.discard(service)
             time.sleep(0.2)
 
@@ -108,8 +118,8 @@ class EmbeddedStack:
         return {name: p.poll() is None for name, p in self._processes.items()}
 
 
-async def _pings(url: str, service: str) -> bool:
-    nc = await nats.connect(url)
+async def _pings(settings: NatsSettings, service: str) -> bool:
+    nc = await connect(settings, "dossier-up")
     try:
         reply = await nc.request(f"$SRV.PING.dossier-{service}", b"", timeout=0.5)
         return bool(reply.data)

@@ -17,6 +17,7 @@ keys.retired_token_public_keys DOSSIER_RETIRED_TOKEN_PUBLIC_KEYS
 keys.backup_key_file           DOSSIER_BACKUP_KEY_FILE
 nats.servers (comma-separated) DOSSIER_NATS_URL
 nats.credentials_file          DOSSIER_NATS_CREDENTIALS
+nats.users_dir                 DOSSIER_NATS_USERS_DIR
 objects.kind                   DOSSIER_OBJECTS_KIND
 objects.path                   DOSSIER_OBJECTS_PATH
 objects.endpoint               DOSSIER_S3_ENDPOINT
@@ -38,7 +39,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from attrs import field, frozen
+from attrs import evolve, field, frozen
 
 from dossier.core.branch import Branch, load_branches
 from dossier.core.errors import Problem, ValidationError
@@ -88,6 +89,16 @@ class Config:
     retention: RetentionSettings = field(factory=RetentionSettings)
     metrics: MetricsSettings = field(factory=MetricsSettings)
     branches: Mapping[str, Branch] = field(factory=dict)
+    nats_users_dir: Path | None = None
+    """One password file per NATS user (`dossier.host.bus`); None: the server URLs carry them."""
+
+    def bus(self, user: str) -> NatsSettings:
+        """How the process running as NATS user ``user`` connects: as itself, with its own
+        secret from `nats_users_dir` when there is one, else as the server URLs say."""
+        if self.nats_users_dir is None:
+            return self.nats
+        password = (self.nats_users_dir / user).read_text().strip()
+        return evolve(self.nats, user=user, password=password)
 
     def branch(self, code: str) -> Branch | None:
         return self.branches.get(code)
@@ -206,4 +217,5 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
             port=metrics_port,
         ),
         branches=branches,
+        nats_users_dir=_path(base, env.get("DOSSIER_NATS_USERS_DIR") or nats.get("users_dir")),
     )

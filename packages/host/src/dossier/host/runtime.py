@@ -135,7 +135,7 @@ async def serve(
 ) -> None:
     """Run ``spec`` until SIGTERM/SIGINT, relaying ``db``'s outbox meanwhile."""
     metrics = ServiceMetrics(spec.name)
-    nc = await connect(config.nats, f"dossier-{spec.name}")
+    nc = await connect(config.bus(spec.name), f"dossier-{spec.name}")
     js = nc.jetstream()
     await ensure_streams(js)
     runner = ServiceRunner(nc, spec, verifier(config), metrics=metrics, translate=translate)

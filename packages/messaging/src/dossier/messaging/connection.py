@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlparse
 
-from attrs import frozen
+from attrs import field, frozen
 from nats.aio.client import Client
 
 log = logging.getLogger("dossier.runtime")
@@ -22,20 +22,30 @@ class NatsSettings:
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
     name: str = "dossier"
+    user: str | None = None
+    """The NATS user to sign in as, with `password`; None: the servers' URLs say who (or nobody)."""
+    password: str | None = field(default=None, repr=False)
 
 
-def inbox_prefix(servers: Sequence[str]) -> str:
+def inbox_prefix(servers: Sequence[str], user: str | None = None) -> str:
     """``_INBOX_<user>`` for a connection that signs in as a NATS user, else ``_INBOX``.
 
     Replies come back on the requester's inbox; with one prefix per user, the
     server's permissions (deploy/nats/accounts.conf) let each user subscribe to its
     own inboxes only, so nobody can listen to the answers meant for another.
     """
+    if user:
+        return f"_INBOX_{user}"
     for server in servers:
         user = urlparse(server if "://" in server else f"nats://{server}").username
         if user:
             return f"_INBOX_{user}"
     return "_INBOX"
+
+
+def _without_user(server: str) -> str:
+    parsed = urlparse(server if "://" in server else f"nats://{server}")
+    return parsed._replace(netloc=parsed.netloc.rpartition("@")[2]).geturl()
 
 
 async def connect(settings: NatsSettings, name: str) -> Client:
@@ -57,8 +67,13 @@ async def connect(settings: NatsSettings, name: str) -> Client:
         tls = ssl.create_default_context(cafile=str(settings.tls_ca_file))
         if settings.tls_cert_file is not None and settings.tls_key_file is not None:
             tls.load_cert_chain(str(settings.tls_cert_file), str(settings.tls_key_file))
+    servers = list(settings.servers)
+    if settings.user is not None:  # its own user, not whoever the URLs name
+        servers = [_without_user(server) for server in servers]
     await nc.connect(
-        servers=list(settings.servers),
+        servers=servers,
+        user=settings.user,
+        password=settings.password,
         name=name,
         user_credentials=str(settings.credentials_file) if settings.credentials_file else None,
         tls=tls,
@@ -66,7 +81,7 @@ async def connect(settings: NatsSettings, name: str) -> Client:
         max_reconnect_attempts=-1,
         reconnect_time_wait=0.5,  # type: ignore[arg-type]  # annotated int, sleeps a float
         connect_timeout=5,
-        inbox_prefix=inbox_prefix(settings.servers),
+        inbox_prefix=inbox_prefix(settings.servers, settings.user),
         disconnected_cb=disconnected,
         reconnected_cb=reconnected,
         error_cb=error,

@@ -6,6 +6,7 @@ start their own server on a free port and can kill and restart it.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -69,6 +70,8 @@ class NatsServer:
     config_file: Path | None = None
     extra_args: tuple[str, ...] = ()
     log_file: Path | None = None
+    environment: dict[str, str] = field(factory=dict)
+    """Variables the configuration file refers to (its users' passwords), added to ours."""
     _process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -89,7 +92,7 @@ class NatsServer:
         log = self.log_file or self.store_dir / "nats-server.log"
         with log.open("ab") as out:
             self._process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
-                args, stdout=out, stderr=subprocess.STDOUT
+                args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **self.environment}
             )
         try:
             wait_for_port(self.port, timeout)

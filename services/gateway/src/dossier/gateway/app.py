@@ -214,7 +214,7 @@ def create_app(settings: GatewaySettings, db: Database, *, connect_nats: bool = 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if connect_nats:
-            state.nc = await connect(config.nats, "dossier-gateway")
+            state.nc = await connect(config.bus("gateway"), "dossier-gateway")
         try:
             yield
         finally:

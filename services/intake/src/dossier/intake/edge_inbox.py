@@ -258,7 +258,7 @@ async def run_inbox(path: Path, config: Config) -> None:
 
 async def consume(config: Config, settings: InboxSettings, intake: Intake) -> None:
     inbox = EdgeInbox(intake, key_ring(settings.key_files), signers_of(settings.branches))
-    nc = await connect(config.nats, INBOX_DURABLE)
+    nc = await connect(config.bus("edge-inbox"), INBOX_DURABLE)
     js = nc.jetstream()
     await ensure_streams(js)
     await ensure_inbox_stream(js, settings.branches)
