@@ -22,7 +22,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 from nats.js.client import JetStreamContext
-from nats.js.errors import NotFoundError
+from nats.js.errors import APIError, NotFoundError, ServiceUnavailableError
 
 log = logging.getLogger("dossier.events")
 
@@ -140,7 +140,8 @@ class DurableConsumer:
     """A durable pull consumer that acks explicitly and parks poison messages.
 
     It reads ``DOSSIER_EVENTS`` unless given another ``stream`` (the edge inbox reads
-    ``DOSSIER_EDGE_INBOX``, see docs/edge.md).
+    ``DOSSIER_EDGE_INBOX``, see docs/edge.md). If its durable consumer is deleted it
+    recreates it (`_gone`, `_forget`).
     """
 
     def __init__(
@@ -169,10 +170,14 @@ class DurableConsumer:
         self.batch = batch
         self._stopping = asyncio.Event()
         self._pull: JetStreamContext.PullSubscription | None = None
+        self._lost = False
 
     async def _subscription(self) -> JetStreamContext.PullSubscription:
         if self._pull is None:
+            if self._lost and self.stream == EVENTS_STREAM:
+                await ensure_streams(self.js)  # the stream may have gone with the consumer
             self._pull = await self._bind()
+            self._lost = False
         return self._pull
 
     async def _bind(self) -> JetStreamContext.PullSubscription:
@@ -196,9 +201,45 @@ class DurableConsumer:
             messages = await subscription.fetch(self.batch, timeout=timeout)
         except TimeoutError:  # nats' own and asyncio's: an empty pull is no failure
             return 0
+        except APIError as error:
+            if not await self._gone(error):
+                raise
+            await self._forget(subscription)
+            return 0
         for message in messages:
             await self._handle(message)
         return len(messages)
+
+    async def _gone(self, error: APIError) -> bool:
+        """Whether a failed pull means the durable consumer (or its stream) no longer exists.
+
+        Once the consumer is deleted (``$JS.API.CONSUMER.DELETE``: an operator, an attacker,
+        its stream deleted), nothing answers its pull subject: every fetch raises
+        ``ServiceUnavailableError`` (503, no responders) at once, so retrying the same
+        subscription never recovers and events waited for the periodic sweep (issue 16). A
+        pull pending at the deletion gets a 409 that nats-py treats as an empty pull. A 503,
+        404 or 409 is checked against the server, so a transient 503 (a leader election) is
+        not taken for a loss.
+        """
+        if not isinstance(error, ServiceUnavailableError) and error.code not in (404, 409):
+            return False
+        try:
+            await self.js.consumer_info(self.stream, self.durable)
+        except NotFoundError:  # the consumer, or its whole stream
+            return True
+        return False
+
+    async def _forget(self, subscription: JetStreamContext.PullSubscription) -> None:
+        """Drop the dead subscription so the next pull recreates the consumer with this
+        configuration (``_bind``), and the stream too if it is ours (``ensure_streams``).
+
+        The new consumer delivers what is still in the stream from the start, events already
+        handled included: consumers are idempotent on the event id, and none is lost.
+        """
+        log.warning("durable consumer %s is gone; recreating it", self.durable)
+        self._pull, self._lost = None, True
+        with contextlib.suppress(Exception):
+            await subscription.unsubscribe()
 
     async def _handle(self, message: Msg) -> None:
         attempt = message.metadata.num_delivered
