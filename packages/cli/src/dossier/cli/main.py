@@ -97,7 +97,13 @@ def token() -> None:
 )
 @click.option("--branch", "branches", multiple=True, help="Branch code; '*' for all.")
 @click.option("--student-number", default=None, help="For student tokens: their own number.")
-@click.option("--ttl-minutes", default=60, show_default=True, type=click.IntRange(1, 7 * 24 * 60))
+@click.option(
+    "--ttl-minutes",
+    default=15,
+    show_default=True,
+    type=click.IntRange(1, 12 * 60),
+    help="How long the token lives: a copied token is worth only its lifetime.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of the token.")
 @click.pass_obj
 def token_issue(

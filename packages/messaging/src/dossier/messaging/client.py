@@ -23,6 +23,7 @@ from dossier.core import wire
 from dossier.core.contracts import CATALOGUE
 from dossier.messaging import headers
 from dossier.messaging.replies import ERROR_CODE_HEADER
+from dossier.messaging.tokens import Holder, Presented
 
 
 def service_for(verb: str) -> str:
@@ -72,8 +73,11 @@ class DossierClient:
         timeout: float = 5.0,
         attempts: int = 4,
         locale: str | None = None,
+        holder: Holder | None = None,
     ) -> None:
+        """``holder``: this process's proof key, for tokens bound to it (the gateway's)."""
         self.nc = nc
+        self.holder = holder
         self._token: TokenSource = (lambda: token) if isinstance(token, str) else token
         self.timeout = timeout
         self.attempts = attempts
@@ -104,9 +108,13 @@ class DossierClient:
         request_id = str(uuid.uuid4())
         delay = 0.1
         for attempt in range(self.attempts):
-            sent = {headers.ACTOR: self._token(), headers.REQUEST_ID: request_id}
+            token = self._token()
+            sent = {headers.ACTOR: token, headers.REQUEST_ID: request_id}
             if key is not None:
                 sent[headers.IDEMPOTENCY_KEY] = key
+            if self.holder is not None:
+                presented = Presented(subject, token, payload, idempotency_key=key)
+                sent[headers.PROOF] = self.holder.prove(presented)
             if self.locale:
                 sent[headers.LOCALE] = self.locale
             try:

@@ -48,7 +48,7 @@ from dossier.messaging.replies import (
     error_body,
     internal_error,
 )
-from dossier.messaging.tokens import TokenVerifier
+from dossier.messaging.tokens import Presented, TokenVerifier
 
 log = logging.getLogger("dossier.messaging")
 
@@ -278,7 +278,16 @@ class ServiceRunner:
         if len(request.data) > endpoint.max_bytes:
             raise WireError("payload_too_large", {"max": endpoint.max_bytes})
         given = request.headers or {}
-        actor = self.verifier.verify(given.get(headers.ACTOR))
+        token = given.get(headers.ACTOR)
+        presented = Presented(
+            subject=request.subject,
+            token=token or "",
+            body=request.data,
+            idempotency_key=given.get(headers.IDEMPOTENCY_KEY),
+            reply=_reply_of(request),
+            proof=given.get(headers.PROOF),
+        )
+        actor = self.verifier.verify(token, presented)
         bind(
             role=",".join(sorted(role.value for role in actor.roles)),
             branch=",".join(sorted(actor.branches)),
@@ -327,3 +336,10 @@ def _locale(value: str | None) -> Locale | None:
         if value.lower().startswith(locale.value.lower()):
             return locale
     return None
+
+
+def _reply_of(request: Request) -> str | None:
+    """Where the answer goes (nats.micro keeps the message to itself)."""
+    message = getattr(request, "_msg", None)
+    reply = getattr(message, "reply", None)
+    return reply if isinstance(reply, str) else None

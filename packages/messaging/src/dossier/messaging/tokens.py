@@ -5,18 +5,31 @@ issue` command, the gateway) holds the private key; services hold only the
 public key, so a compromised service cannot mint tokens. Claims: ``sub``
 (actor id), ``roles``, ``branches``, ``sn`` (student number, students only),
 ``aud``, ``iss``, ``iat``, ``exp``, ``jti``.
+
+A token may be bound to its presenter (持有者绑定; like OAuth's DPoP): the
+issuer puts the presenter's `Holder` key in ``cnf`` and its NATS user in
+``via``. Such a token is accepted only with a proof (header ``Dossier-Proof``)
+signed by that key over this request — subject, time, the token, the body and
+its idempotency key — and only when the answer goes to that user's own inbox
+(``_INBOX_<via>.``, which no other user may read). The holder key never leaves
+the presenter's memory, so a token copied from a request is worth nothing on
+any other connection, and cannot be put on another body or key. The gateway
+binds every token it mints.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import time
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
-from attrs import frozen
+from attrs import field, frozen
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -41,6 +54,77 @@ class TokenRejected(DossierError):
         """``code`` is ``token_missing``, ``token_invalid`` or ``token_expired``."""
         self.code = self.rule = code
         super().__init__()
+
+
+PROOF_WINDOW_S = 120.0
+"""How far a proof's time may be from the service's clock (either way)."""
+
+
+def _sha(data: bytes | str) -> str:
+    raw = data.encode() if isinstance(data, str) else data
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _proof_message(at_ms: int, presented: Presented) -> bytes:
+    return "\n".join(
+        (
+            presented.subject,
+            str(at_ms),
+            _sha(presented.token),
+            _sha(presented.body),
+            presented.idempotency_key or "",
+        )
+    ).encode()
+
+
+@frozen
+class Presented:
+    """What a request presents with its token: where it went, what it carries, and its proof."""
+
+    subject: str
+    token: str
+    body: bytes
+    idempotency_key: str | None = None
+    reply: str | None = None
+    proof: str | None = None
+
+
+@frozen
+class Holder:
+    """A presenter's proof key (持有者密钥): made in memory when a process starts, never
+    stored or sent; tokens issued for it are good only in requests it signs."""
+
+    user: str
+    """The NATS user this process signs in as."""
+    key: Ed25519PrivateKey = field(factory=Ed25519PrivateKey.generate, repr=False)
+
+    @property
+    def public_text(self) -> str:
+        return public_key_text(self.key)
+
+    def prove(self, presented: Presented, now: float | None = None) -> str:
+        at_ms = int((time.time() if now is None else now) * 1000)
+        signature = self.key.sign(_proof_message(at_ms, presented))
+        return f"{at_ms}.{base64.urlsafe_b64encode(signature).decode()}"
+
+
+def _proven(claims: Mapping[str, Any], presented: Presented | None) -> bool:
+    """A bound token's proof holds: right key, this request, now, answered to its user."""
+    confirmation, via = claims.get("cnf"), claims.get("via")
+    if not isinstance(confirmation, str) or not isinstance(via, str) or presented is None:
+        return False
+    if not (presented.reply or "").startswith(f"_INBOX_{via}."):
+        return False
+    at_text, _, signature_text = (presented.proof or "").partition(".")
+    try:
+        at_ms = int(at_text)
+        signature = base64.urlsafe_b64decode(signature_text)
+        if abs(time.time() - at_ms / 1000) > PROOF_WINDOW_S:
+            return False
+        public_key_from(confirmation).verify(signature, _proof_message(at_ms, presented))
+    except (ValueError, InvalidSignature):
+        return False
+    return True
 
 
 for _code in ("token_missing", "token_expired"):
@@ -72,8 +156,13 @@ class TokenIssuer:
     audience: str = AUDIENCE
 
     def issue(
-        self, actor: Actor, ttl: timedelta = timedelta(minutes=15), now: datetime | None = None
+        self,
+        actor: Actor,
+        ttl: timedelta = timedelta(minutes=15),
+        now: datetime | None = None,
+        holder: Holder | None = None,
     ) -> str:
+        """A token for ``actor``; bound to ``holder`` (its key and NATS user) when given."""
         issued = now or datetime.now(UTC)
         claims: dict[str, Any] = {
             "sub": actor.id,
@@ -87,6 +176,8 @@ class TokenIssuer:
         }
         if actor.student_number is not None:
             claims["sn"] = actor.student_number
+        if holder is not None:
+            claims["cnf"], claims["via"] = holder.public_text, holder.user
         return jwt.encode(claims, self.private_key, algorithm=ALGORITHM)
 
 
@@ -100,7 +191,8 @@ class TokenVerifier:
     leeway: timedelta = timedelta(seconds=30)
     retired: tuple[Ed25519PublicKey, ...] = ()
 
-    def verify(self, token: str | None) -> Actor:
+    def verify(self, token: str | None, presented: Presented | None = None) -> Actor:
+        """The token's actor; a bound token also needs ``presented`` to carry its proof."""
         if not token:
             raise TokenRejected("token_missing")
         for key in (self.public_key, *self.retired):
@@ -120,6 +212,8 @@ class TokenVerifier:
                 raise TokenRejected("token_expired") from None
             except jwt.PyJWTError:
                 raise TokenRejected("token_invalid") from None
+            if "cnf" in claims and not _proven(claims, presented):
+                raise TokenRejected("token_invalid")
             return _actor(claims)
         raise TokenRejected("token_invalid")
 

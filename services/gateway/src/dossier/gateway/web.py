@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 import orjson
-from attrs import define
+from attrs import define, field
 from nats.aio.client import Client
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
@@ -40,7 +40,7 @@ from dossier.gateway.i18n import pick_locale, translate
 from dossier.gateway.limits import RateLimiter
 from dossier.gateway.settings import GatewaySettings
 from dossier.messaging.client import DossierClient, RemoteError
-from dossier.messaging.tokens import TokenIssuer
+from dossier.messaging.tokens import Holder, TokenIssuer
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -79,15 +79,24 @@ class Gateway:
     registrations: RateLimiter
     """Online registrations (form and JSON) per client address."""
     nc: Client | None = None
+    holder: Holder = field(factory=lambda: Holder("gateway"))
+    """This gateway's proof key: every token it mints is bound to it and its NATS user."""
 
     def client(
         self, actor: Actor, locale: Locale, *, timeout: float = 15, attempts: int = 2
     ) -> DossierClient:
         if self.nc is None:
             raise RuntimeError("the gateway is not connected to NATS")
-        token = self.issuer.issue(actor, ttl=timedelta(minutes=self.settings.token_minutes))
+        token = self.issuer.issue(
+            actor, ttl=timedelta(minutes=self.settings.token_minutes), holder=self.holder
+        )
         return DossierClient(
-            self.nc, token, timeout=timeout, attempts=attempts, locale=locale.value
+            self.nc,
+            token,
+            timeout=timeout,
+            attempts=attempts,
+            locale=locale.value,
+            holder=self.holder,
         )
 
 

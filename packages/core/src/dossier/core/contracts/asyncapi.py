@@ -26,7 +26,17 @@ HEADERS: dict[str, Any] = {
             "type": "string",
             "description": "The actor token: a JWT signed with Ed25519 (alg EdDSA); iss and "
             "aud 'dossier'; claims sub (actor id), roles, branches ('*': the chain), sn "
-            "(student number, students only), iat, exp, jti (docs/architecture.md).",
+            "(student number, students only), iat, exp, jti; a token bound to its "
+            "presenter also carries cnf (the presenter's Ed25519 public key) and via (its "
+            "NATS user) (docs/architecture.md).",
+        },
+        "Dossier-Proof": {
+            "type": "string",
+            "pattern": "^[0-9]+\\.[A-Za-z0-9_=-]+$",
+            "description": "Required with a bound token (one with cnf): '<unix ms>.<base64url "
+            "Ed25519 signature>' by the cnf key over the lines subject, unix ms, sha256 hex of "
+            "the token, sha256 hex of the body, idempotency key (or empty); within 120 s of "
+            "the service's clock, and the reply subject must start with _INBOX_<via>.",
         },
         "Idempotency-Key": {
             "type": "string",
