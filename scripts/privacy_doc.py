@@ -8,7 +8,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from dossier.storage.data_map import DESCRIPTIONS, EVENTS, OBJECTS, TABLES, Entry, Kind
+from dossier.storage.data_map import (
+    AT_DESTRUCTION,
+    DESCRIPTIONS,
+    ERASED,
+    EVENTS,
+    NOT_ABOUT_ONE_STUDENT,
+    OBJECTS,
+    TABLES,
+    Entry,
+    Fate,
+    Kind,
+    kept_columns,
+)
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "privacy.md"
 MARKER = (
@@ -58,6 +70,28 @@ def generated() -> str:
             f"| {prefix.bucket} | `{prefix.pattern}` | `{entry.kind.value}` | "
             f"{_holds(entry) or '—'} | {_cell(entry.note)} |\n"
         )
+
+    out.append(
+        "\n## At destruction\n\nWhat destruction (`uow.shred`) does to each table's rows of "
+        f"the student, in one transaction: erased free text becomes `{ERASED}`, erased sealed "
+        "blobs, key ids and digests NULL. The certificate lists every kept table with the same "
+        "columns and ground.\n\n"
+        "| table | the student's rows | fate | erased | kept columns | ground |\n"
+        "|---|---|---|---|---|---|\n"
+    )
+    for table, rows in AT_DESTRUCTION.items():
+        erased = ", ".join(f"`{name}`" for name in rows.erased) or "—"
+        kept = (
+            ", ".join(f"`{name}`" for name in kept_columns(table))
+            if rows.fate is Fate.KEPT
+            else "—"
+        )
+        out.append(
+            f"| `{table}` | {_cell(rows.linked_by)} | {rows.fate.value} | {erased} | {kept} | "
+            f"{_cell(rows.ground) or '—'} |\n"
+        )
+    out.append("\nTables no row of which belongs to one student:\n\n")
+    out += [f"- `{table}`: {why}\n" for table, why in NOT_ABOUT_ONE_STUDENT.items()]
 
     out.append("\n## Events\n\nEvery event also carries `branch`, `occurred_at`, `actor` ")
     out.append("(pseudonymous id) and `event_id`.\n\n| event type | fields by class |\n|---|---|\n")

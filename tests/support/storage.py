@@ -207,8 +207,8 @@ def table_rows_as_text(db: Database) -> dict[str, str]:
                 text("SELECT name FROM sqlite_master WHERE type = 'table'")
             ).scalars()
             for name in list(names):
-                rows = conn.execute(text(f'SELECT * FROM "{name}"')).all()
-                out[name] = "\n".join(repr(tuple(row)) for row in rows)
+                found = conn.execute(text(f'SELECT * FROM "{name}"')).all()
+                out[name] = "\n".join(repr(tuple(row)) for row in found)
     assert set(metadata.tables) <= set(out)
     return out
 

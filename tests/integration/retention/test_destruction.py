@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import nats
 import orjson
 import pytest
 from sqlalchemy import func, select
@@ -65,7 +64,6 @@ from dossier.core.records import (
 from dossier.host.runtime import DatabaseOutbox
 from dossier.intake.handlers import Caller as IntakeCaller
 from dossier.intake.handlers import Intake
-from dossier.messaging.embedded import NatsServer
 from dossier.messaging.events import (
     EVENTS_STREAM,
     PARKED_STREAM,
@@ -77,12 +75,14 @@ from dossier.retention import ledger
 from dossier.retention.certificates import METHOD
 from dossier.retention.destruction import Destruction
 from dossier.storage.audit import AuditSpec
+from dossier.storage.data_map import ERASED
 from dossier.storage.db import Database
 from dossier.storage.documents import DocumentStore
 from dossier.storage.idempotency import IdempotencyLedger, Once
 from dossier.storage.objects import LocalObjectStore, ObjectStore, ObjectStoreError
 from dossier.storage.schema import destruction_certificates, outbox, payments
 from tests.integration.retention.conftest import DatabaseFactory
+from tests.support.nats import BusServer, sign_in
 from tests.support.s3 import unique_bucket
 from tests.support.storage import raw_dump
 
@@ -333,7 +333,12 @@ def test_executing_leaves_nothing_personal_anywhere_and_certifies_it(
     kept = {k.what: k for k in certificate.kept}
     assert kept["payments"].count == 1
     assert "会计档案管理办法" in kept["payments"].ground
-    assert kept["status_history"].count == 3  # admitted, withdrawn, destroyed
+    assert kept["status_changes"].count == 3  # admitted, withdrawn, destroyed
+    assert kept["payments"].erased == ("receipt_ref",)
+    assert "receipt_ref" not in kept["payments"].fields
+    assert {"free_text_erased", "account_closed", "restored_copies_removed"} <= {
+        c.name for c in certificate.verification.checks
+    }
 
     # nothing personal in any table or file …
     assert_nowhere(raw_dump(db), marker)
@@ -357,10 +362,11 @@ def test_executing_leaves_nothing_personal_anywhere_and_certifies_it(
             DestructionStatus.EXECUTED,
             certificate.id,
         )
-    # payments are kept for accounting, pseudonymised: amounts and references, no name or ID
+    # payments are kept for accounting, pseudonymised: amounts and dates, no name or ID; the
+    # receipt number, typed by staff, is erased like every free text linked to the student
     with db.engine.connect() as conn:
         (row,) = conn.execute(select(payments).where(payments.c.student_number == number)).all()
-    assert (row.amount_minor, row.currency, row.receipt_ref) == (1_280_000, "CNY", "RC-2026-0042")
+    assert (row.amount_minor, row.currency, row.receipt_ref) == (1_280_000, "CNY", ERASED)
     # the ledger beside the backups knows, so no restore brings the student back
     entry = next(e for e in ledger.entries(objects, buckets[1]) if e.student_number == number)
     assert (entry.certificate_id, entry.registration_ids) == (certificate.id, (registration_id,))
@@ -527,7 +533,7 @@ def test_an_interrupted_execution_is_finished_by_the_sweep(
 
 
 def test_the_consumer_executes_approved_requests_once_across_restarts(
-    make_db: DatabaseFactory, tmp_path: Path, nats_own_server: NatsServer
+    make_db: DatabaseFactory, tmp_path: Path, nats_own_server: BusServer
 ) -> None:
     db = make_db("sqlite")
     objects = LocalObjectStore(tmp_path / "objects")
@@ -552,7 +558,7 @@ def test_the_consumer_executes_approved_requests_once_across_restarts(
     held_request = approve(db, held_number)
 
     async def main() -> None:
-        nc = await nats.connect(nats_own_server.url)
+        nc = await sign_in(nats_own_server.url_for("retention"))
         js = nc.jetstream()
         await ensure_streams(js)
         relay = OutboxRelay(js, DatabaseOutbox(db))

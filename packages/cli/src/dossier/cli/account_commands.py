@@ -19,7 +19,13 @@ import click
 from dossier.cli.init import CONFIG_NAME
 from dossier.core.enums import Locale
 from dossier.core.policy import Role
-from dossier.gateway.accounts import AccountExists, AccountStore, AlreadyActivated, WeakPassword
+from dossier.gateway.accounts import (
+    AccountClosed,
+    AccountExists,
+    AccountStore,
+    AlreadyActivated,
+    WeakPassword,
+)
 from dossier.gateway.settings import load_settings
 from dossier.storage.db import Database
 
@@ -83,6 +89,11 @@ def register(cli: click.Group, load: Any) -> None:
             raise click.ClickException(
                 "the student has activated their account already: "
                 "reset it with --reason if it must be"
+            ) from None
+        except AccountClosed:
+            raise click.ClickException(
+                "the student's account is closed (their record was destroyed, or an admin "
+                "disabled it): it cannot be invited again"
             ) from None
         finally:
             db.dispose()

@@ -9,6 +9,13 @@ build, as does an entry for something that no longer exists, or an event
 field classified as anything that could carry a personal value.
 ``docs/privacy.md`` is generated from it (``scripts/privacy_doc.py``).
 
+It also says what destruction (资料销毁) does to every table (`AT_DESTRUCTION`):
+how a table's rows are found for one student, whether they are kept or
+deleted, which columns are erased in place and — for kept rows — on which
+ground they are kept. Shredding (`dossier.storage.shredding`) erases exactly
+the columns listed here, and the destruction certificate (销毁证明) lists every
+kept table and column from here, so the two cannot drift apart.
+
 This module only describes; it imports nothing that does I/O.
 """
 
@@ -51,9 +58,10 @@ DESCRIPTIONS: Mapping[Kind, str] = {
     Kind.RECORD_ID: "random ids of records (registrations, requests, runs, jobs…)",
     Kind.FIELD_NAMES: "names of fields (``personal.phone``), rule codes, document digests; "
     "never values",
-    Kind.FREE_TEXT: "text a person typed (reasons, comments, notes, feedback, a recipient), "
-    "stored in clear and kept after a destruction; the rules refuse control characters but "
-    "cannot stop someone writing a name into it",
+    Kind.FREE_TEXT: "text a person typed (reasons, comments, notes, feedback, a recipient, a "
+    "course name, a receipt number), stored in clear while the student's record lives: the "
+    "rules refuse control characters but cannot stop someone writing a name into it; where it "
+    "is linked to a student, destruction erases it in place (replaced by ``[erased]``)",
     Kind.AUDIT: "the audit chain: keyed hashes of new values (matchable only with the "
     "student's key) and the chain's own hashes",
     Kind.DIGEST: "one-way hashes of content or of secrets (document contents, confirmation and "
@@ -62,7 +70,9 @@ DESCRIPTIONS: Mapping[Kind, str] = {
     Kind.STORED_ANSWER: "the first answer to a changing request, kept for retries: receipts, "
     "ids, statuses, field names and the free text of the request; never sealed values",
     Kind.BACKUP_SEALED: "copies of rows and document objects, sealed again under the backup "
-    "key; personal values inside stay sealed under the students' keys",
+    "key; personal values inside stay sealed under the students' keys; free text a later "
+    "destruction erased is readable only with the backup key, until the backup expires, and "
+    "is erased again by the destruction ledger when the backup is restored",
     Kind.OPERATIONAL: "statuses, kinds, enums, dates and times, counts, sizes, versions, "
     "positions, branch codes, configuration",
 }
@@ -183,7 +193,7 @@ TABLES: Mapping[str, Mapping[str, Entry]] = {
         "student_number": _SN,
         "position": _OP,
         "course_code": _OP,
-        "course_name": _OP,
+        "course_name": _e(Kind.FREE_TEXT, "the course's name as typed"),
         "starts_on": _OP,
         "ends_on": _OP,
         "status": _OP,
@@ -196,7 +206,7 @@ TABLES: Mapping[str, Mapping[str, Entry]] = {
         "amount_minor": _OP,
         "currency": _OP,
         "method": _OP,
-        "receipt_ref": _e(Kind.OPERATIONAL, "the receipt's reference, not its content"),
+        "receipt_ref": _e(Kind.FREE_TEXT, "the receipt's number as typed"),
         "paid_at": _OP,
         "recorded_by": _WHO,
     },
@@ -272,7 +282,9 @@ TABLES: Mapping[str, Mapping[str, Entry]] = {
         "topic": _e(Kind.FREE_TEXT, "the topic as given"),
         "text": _e(Kind.FREE_TEXT, "the feedback as written"),
         "submitted_at": _OP,
-        "submitted_by": _e(Kind.PSEUDONYMOUS_ID, "actor id; NULL when anonymous"),
+        "submitted_by": _e(
+            Kind.PSEUDONYMOUS_ID, "actor id (a student's embeds their number); NULL when anonymous"
+        ),
         "response": _e(Kind.FREE_TEXT, "the answer"),
         "responded_by": _WHO,
         "responded_at": _OP,
@@ -345,8 +357,9 @@ TABLES: Mapping[str, Mapping[str, Entry]] = {
         "kind": _OP,
         "channel": _OP,
         "text": _e(
-            Kind.OPERATIONAL,
-            "the notify hook's text: student number and a {token} placeholder (default rules)",
+            Kind.FREE_TEXT,
+            "the notify hook's text: student number and a {token} placeholder with the default "
+            "rules, anything a plugin writes with others",
         ),
         "subject": _e(Kind.RECORD_ID, "the change request the notice is about"),
         "token_hash": _e(Kind.DIGEST, "SHA-256 of the one-time confirmation code"),
@@ -450,6 +463,12 @@ TABLES: Mapping[str, Mapping[str, Entry]] = {
         "reason": _e(Kind.FREE_TEXT, "an admin's reason for resetting a student's account"),
         "at": _OP,
     },
+    "restore_buckets": {
+        "bucket": _e(Kind.OPERATIONAL, "a bucket a restore wrote documents into"),
+        "backup_id": _e(Kind.OPERATIONAL, "the last backup restored there"),
+        "first_restored_at": _OP,
+        "last_restored_at": _OP,
+    },
     "alembic_version": {
         "version_num": _e(Kind.OPERATIONAL, "the migration head (alembic's own table)"),
     },
@@ -487,6 +506,18 @@ OBJECTS: tuple[ObjectPrefix, ...] = (
         ),
     ),
     ObjectPrefix(
+        "restores",
+        "students/<student number or registration id>/<sha256>",
+        f"students/{_REF}/{_SHA}",
+        _e(
+            Kind.PERSONAL_SEALED,
+            "documents restored into a bucket other than the documents bucket (a scratch "
+            "restore); the bucket is recorded in ``restore_buckets`` and destruction deletes the "
+            "student's objects there too",
+            ("documents",),
+        ),
+    ),
+    ObjectPrefix(
         "backups",
         "backups/<backup id>/part-<n>",
         f"backups/{_BACKUP}/part-[0-9]{{5}}",
@@ -510,6 +541,179 @@ OBJECTS: tuple[ObjectPrefix, ...] = (
     ),
 )
 """Every kind of object Dossier writes, by bucket and key pattern."""
+
+
+ERASED = "[erased]"
+"""What a free-text value linked to a destroyed student becomes (抹除): the same in every
+erased column, so a reader sees that something was there and is gone."""
+
+
+class Fate(StrEnum):
+    """What destruction does to a student's rows of a table (销毁处理)."""
+
+    KEPT = "kept"
+    DELETED = "deleted"
+
+
+@frozen
+class StudentRows:
+    """How one table's rows belong to a student, and what destruction leaves of them.
+
+    ``linked_by`` says in words how the rows are found (`dossier.storage.shredding` holds
+    the query for each table). ``erased``: the columns destruction empties in place, in the
+    shredding transaction — free text and ids that embed the student number become
+    `ERASED`, sealed blobs, key references and digests NULL. ``ground``: why kept rows are
+    kept at all (a law requires it, or the record of the processing); the certificate states
+    it for every kept table, with the columns that remain.
+    """
+
+    linked_by: str
+    fate: Fate
+    erased: tuple[str, ...] = ()
+    ground: str = ""
+
+
+ACCOUNTING_GROUND = (
+    "会计档案管理办法 (PRC Accounting Archives Management Measures, MOF/SAA Order No. 79): "
+    "accounting vouchers are kept for the statutory period; 个人信息保护法 Art. 47 (PIPL): "
+    "where a law requires retention, only storage and security measures continue"
+)
+PROCESSING_RECORD_GROUND = (
+    "record of the processing (个人信息处理记录): who did what and when, kept so every change "
+    "stays traceable"
+)
+
+_BY_NUMBER = "student_number"
+
+
+def _kept(ground: str, *erased: str, linked_by: str = _BY_NUMBER) -> StudentRows:
+    return StudentRows(linked_by, Fate.KEPT, erased, ground)
+
+
+def _deleted(linked_by: str) -> StudentRows:
+    return StudentRows(linked_by, Fate.DELETED)
+
+
+AT_DESTRUCTION: Mapping[str, StudentRows] = {
+    "students": _kept(
+        "the dossier's shell: its number and the status `destroyed`, to which the kept rows "
+        "below refer",
+        "personal_ct",
+        "key_id",
+    ),
+    "registrations": _kept(
+        PROCESSING_RECORD_GROUND + " (the registration form was received and decided)",
+        "personal_ct",
+        "key_id",
+        "decision_reason",
+        linked_by="student_number, or the dossier's registration_id",
+    ),
+    "status_changes": _kept(
+        PROCESSING_RECORD_GROUND + " (档案分类: the dossier's statuses, who set them, when)",
+        "reason",
+    ),
+    "course_enrolments": _kept(
+        ACCOUNTING_GROUND + " (what the payments paid for: the course code and dates)",
+        "course_name",
+        "ended_reason",
+    ),
+    "payments": _kept(ACCOUNTING_GROUND, "receipt_ref"),
+    "consents": _kept(PROCESSING_RECORD_GROUND + " (the lawful basis of past processing)"),
+    "document_refs": _kept(
+        PROCESSING_RECORD_GROUND
+        + " (which documents were filed: kind, size, SHA-256; the objects themselves are "
+        "deleted)",
+        linked_by="owner_kind + owner_id: the student, their registrations and change requests",
+    ),
+    "change_requests": _kept(
+        PROCESSING_RECORD_GROUND + " (信息变更: who asked, who decided, which fields, when)",
+        "personal_ct",
+        "key_id",
+        "review_comment",
+    ),
+    "destruction_requests": _kept(
+        PROCESSING_RECORD_GROUND + " (资料销毁: who asked, who approved, when)",
+        "reason",
+        "review_reason",
+    ),
+    "legal_holds": _kept(
+        PROCESSING_RECORD_GROUND + " (法律保留: when destruction was held back, by whom)",
+        "reason",
+        "lift_reason",
+    ),
+    "feedback": _kept(
+        PROCESSING_RECORD_GROUND + " (流程反馈, counted per branch in the quarterly report; no "
+        "longer linked to the student)",
+        "topic",
+        "text",
+        "submitted_by",
+        "response",
+        linked_by="submitted_by: an actor id of the student (their web account's, or one "
+        "embedding their number)",
+    ),
+    "tombstones": _kept("proof of destruction; keeps the student number from being reused"),
+    "blind_indexes": _deleted("owner_kind + owner_id: the student and their registrations"),
+    "audit_log": _kept(
+        PROCESSING_RECORD_GROUND + "; the value hashes were keyed by the deleted data key and "
+        "can no longer be matched",
+    ),
+    "outbox": _kept(
+        PROCESSING_RECORD_GROUND + " (the events published about the student)",
+        linked_by="payload: events naming the student number",
+    ),
+    "idempotency_keys": _deleted(
+        "response naming the student, a registration or a change request of theirs, or actor "
+        "an actor id of the student"
+    ),
+    "notifications": _kept(
+        PROCESSING_RECORD_GROUND + " (what the student was told, by which channel, when)",
+        "text",
+    ),
+    "disclosures": _kept(
+        PROCESSING_RECORD_GROUND
+        + " (个人信息提供记录: which fields went out, for which purpose, when, by whom)",
+        "recipient",
+    ),
+    "review_findings": _kept(
+        PROCESSING_RECORD_GROUND + " (定期审核: what the quarterly reviews found)",
+        "note",
+    ),
+    "destruction_certificates": _kept(
+        "the certificate itself (销毁证明): field names, counts, key ids, document digests",
+    ),
+    "data_keys": _deleted("id: the data keys of the student's rows"),
+    "gateway_accounts": _kept(
+        "the closed web account (disabled, every session ended): its login, the student "
+        "number, is never given to anyone else",
+        "password_hash",
+        "activation_sha256",
+    ),
+    "gateway_account_events": _kept(
+        PROCESSING_RECORD_GROUND + " (what was done to the student's web account, by which "
+        "account)",
+        "reason",
+        linked_by="account_id: the student's web account",
+    ),
+}
+"""Every table that can hold rows of one student → how they are found and what destruction
+does to them; ``tests/unit/storage/test_destruction_map.py`` holds the map to it."""
+
+NOT_ABOUT_ONE_STUDENT: Mapping[str, str] = {
+    "review_runs": "one branch's quarterly review run: counts, the sign-off and the reviewer's "
+    "note on the run as a whole (free text linked to no student, so no destruction finds it)",
+    "audit_heads": "the head of each branch's audit chain: a sequence number and a hash",
+    "student_number_counters": "the last student number drawn per branch and year",
+    "import_jobs": "bulk imports: counts, row and column positions, rule codes; no cell value",
+    "restore_buckets": "bucket names and backup ids",
+    "alembic_version": "the migration head",
+}
+"""The tables no row of which belongs to one student, and why."""
+
+
+def kept_columns(table: str) -> tuple[str, ...]:
+    """The columns of ``table`` whose values a destruction keeps (all but the erased ones)."""
+    erased = set(AT_DESTRUCTION[table].erased)
+    return tuple(name for name in TABLES[table] if name not in erased)
 
 
 def classify_object(bucket: str, key: str) -> ObjectPrefix | None:

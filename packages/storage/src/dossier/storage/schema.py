@@ -21,7 +21,9 @@ Layout in short (docs/storage.md has the whole picture):
   ``notifications`` (what was queued for students) and ``disclosures`` (data
   given to third parties);
 - ``review_runs`` + ``review_findings`` (the quarterly review, 定期审核) and
-  ``destruction_certificates`` (销毁证明), none of them holding personal data.
+  ``destruction_certificates`` (销毁证明), none of them holding personal data;
+- ``restore_buckets``: the buckets restores wrote documents into, so destruction
+  reaches every copy.
 """
 
 from __future__ import annotations
@@ -557,6 +559,18 @@ gateway_account_events = Table(
 """What was done to a gateway account and by which account: invited, reset (an admin, with a
 reason), activated, credentials (a new password), roles, disabled. A student sees their
 activations."""
+
+restore_buckets = Table(
+    "restore_buckets",
+    metadata,
+    Column("bucket", String(63), primary_key=True),
+    Column("backup_id", String(64), nullable=False),
+    _at("first_restored_at"),
+    _at("last_restored_at"),
+)
+"""恢复桶: every bucket other than the documents bucket that a restore wrote documents into
+(a scratch restore, ``dossier backup restore --into-bucket``). Destruction deletes the
+student's objects in each of them too, so no copy outlives the student."""
 
 PERSONAL_TABLES = (registrations, students, change_requests)
 """The tables whose rows carry a sealed ``personal_ct`` blob and a ``key_id``."""

@@ -4,7 +4,9 @@ Anonymous feedback keeps no trace of its sender anywhere: not in the record
 (``submitted_by`` is None), not in the audit entry or the event (their actor
 is `ANONYMOUS`), not in the idempotency ledger (kept under `ANONYMOUS` and
 the caller's random key). Managers (approver, admin) list, answer and count
-it per topic for the quarterly report.
+it per topic for the quarterly report. A student whose record was destroyed
+sends no more (`Destroyed`): destruction closes their web account, and a token
+of theirs that is still about is refused here too.
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ class FeedbackHandlers(UseCases):
         )
 
         def work(uow: UnitOfWork) -> FeedbackReceipt:
+            own = caller.actor.student_number
+            if own is not None and uow.students.tombstone(own) is not None:
+                raise uow.session.destroyed_error(own)
             uow.apply(submit_feedback(item, ctx), AuditSpec(action="feedback.submitted"))
             return FeedbackReceipt(feedback_id=item.id, branch=item.branch, topic=item.topic)
 

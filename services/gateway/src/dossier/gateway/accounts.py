@@ -100,6 +100,11 @@ class AlreadyActivated(Exception):
     """The student chose a password already: only a reset with a reason invites them again."""
 
 
+class AccountClosed(Exception):
+    """The student's account was closed (their record destroyed, or disabled by an admin):
+    no invitation or reset opens it again."""
+
+
 class AccountEvent:
     """What `gateway_account_events` records (``kind``)."""
 
@@ -296,10 +301,12 @@ class AccountStore:
         }
         with self.db.engine.begin() as conn:
             found = conn.execute(
-                select(accounts.c.id, accounts.c.password_hash)
+                select(accounts.c.id, accounts.c.password_hash, accounts.c.disabled)
                 .where(accounts.c.student_number == student_number)
                 .with_for_update()
             ).one_or_none()
+            if found is not None and found.disabled:
+                raise AccountClosed(student_number)
             if found is None:
                 account_id = str(uuid.uuid4())
                 conn.execute(

@@ -58,6 +58,11 @@ PAGE_TEXT: Mapping[str, Mapping[Locale, str]] = {
         "An administrator can reset it, giving a reason.",
         ZH: "该学员已激活账户，不能再次邀请。管理员可以填写原因后重置账户。",
     },
+    "invite.closed": {
+        EN: "This student's web account is closed (the record was destroyed, or an "
+        "administrator disabled it): it cannot be invited again.",
+        ZH: "该学员的网上服务账户已关闭（档案已销毁，或已被管理员停用），不能再次邀请。",
+    },
     "invite.reason_required": {
         EN: "A reset needs a reason.",
         ZH: "重置账户必须填写原因。",

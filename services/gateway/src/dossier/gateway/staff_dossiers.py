@@ -42,7 +42,7 @@ from dossier.core.contracts.intake import (
 )
 from dossier.core.enums import DocumentKind, PaymentMethod, StudentStatus
 from dossier.core.policy import Operation
-from dossier.gateway.accounts import Account, AlreadyActivated
+from dossier.gateway.accounts import Account, AccountClosed, AlreadyActivated
 from dossier.gateway.limits import PAGE_TEXT, say
 from dossier.gateway.staff_common import (
     branch_choices,
@@ -237,6 +237,10 @@ async def invite(request: Request) -> Response:
     except AlreadyActivated:  # activated between the check and now
         return staff_render(
             request, "error.html", status_code=409, message=say("invite.activated", locale)
+        )
+    except AccountClosed:
+        return staff_render(
+            request, "error.html", status_code=409, message=say("invite.closed", locale)
         )
     link = f"{state.settings.public_url.rstrip('/')}/activate/{code}"
     return staff_render(request, "staff/invite.html", dossier=dossier, link=link)

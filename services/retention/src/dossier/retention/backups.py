@@ -10,7 +10,10 @@ documents) and only the document objects written since its base.
 The format is engine-independent: a PostgreSQL backup restores into SQLite
 and back. ``restore`` checks every part before writing anything, requires an
 empty target, writes all rows in one transaction, and then replays the
-destruction ledger so a destroyed student never comes back.
+destruction ledger so a destroyed student never comes back. A restore whose
+documents go to a bucket other than the documents bucket (a scratch restore)
+records that bucket in the live database first (`dossier.retention.restores`),
+so a later destruction deletes the student's copies there too.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ from sqlalchemy.types import TypeEngine
 
 from dossier.core.errors import DossierError
 from dossier.core.progress import Progress, ProgressSink, quiet
-from dossier.retention import ledger
+from dossier.retention import ledger, restores
 from dossier.retention.archive import (
     ArchiveWriter,
     BackgroundWriter,
@@ -386,6 +389,8 @@ class Backups:
                 _restore_sequences(conn, manifest.sequences)
             if objects_into is not None:
                 store, bucket = objects_into
+                if bucket != self.documents_bucket:  # known to destruction before any copy
+                    restores.record(self.db, bucket, manifest.id, self.clock())
                 store.ensure_bucket(bucket, versioning=True)
                 total = sum(member.objects for member in chain)
                 progress(Progress("objects", 0, total))

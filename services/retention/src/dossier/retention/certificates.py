@@ -4,12 +4,15 @@ approved by whom, executed by whom, and whether verification found anything left
 A certificate is written in the transaction that shreds the student and
 outlives the data: auditors read it (``certificate.get``, ``destruction.list``)
 long after nothing personal remains. It names fields, tables, counts and the
-SHA-256 digests of the documents — never a value.
+SHA-256 digests of the documents — never a value. What it lists as kept is
+derived from the data map (`kept_records`): every table whose rows of the
+student remain, every column that keeps its value, every column erased in
+place, and the ground.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, insert, null, or_, select, tuple_, update
@@ -22,6 +25,7 @@ from dossier.core.contracts.retention import (
     Verification,
 )
 from dossier.core.errors import NotFound
+from dossier.storage.data_map import AT_DESTRUCTION, TABLES, Fate, kept_columns
 from dossier.storage.schema import destruction_certificates as table
 
 KIND = "certificate"
@@ -54,82 +58,32 @@ REGISTRATION_FIELDS = tuple(f.replace("personal.", "applicant.", 1) for f in DOS
 CHANGE_REQUEST_FIELDS = ("changes.before", "changes.after", "reason", "dispute_reason")
 """The sealed part of a change request (《信息变更申请表》)."""
 
-ACCOUNTING_GROUND = (
-    "会计档案管理办法 (PRC Accounting Archives Management Measures, MOF/SAA Order No. 79): "
-    "accounting vouchers are kept for the statutory period; 个人信息保护法 Art. 47 (PIPL): "
-    "where a law requires retention, only storage and security measures continue"
-)
-PROCESSING_RECORD_GROUND = (
-    "record of the processing (个人信息处理记录): who did what and when, kept so every change "
-    "stays traceable; holds no personal data"
-)
+NO_PERSONAL_VALUE = "what remains holds no personal value (only: {kinds})"
+"""How each kept table's ground ends: the kinds of its kept columns, from the data map."""
 
 
-def kept_records(counts: dict[str, int]) -> tuple[KeptRecord, ...]:
-    """The kept part of the certificate, from the number of rows of each kind left."""
-    return (
-        KeptRecord(
-            what="payments",
-            count=counts.get("payments", 0),
-            fields=("amount_minor", "currency", "method", "receipt_ref", "paid_at", "recorded_by"),
-            ground=ACCOUNTING_GROUND + "; linked only to the student number, no name or ID",
-        ),
-        KeptRecord(
-            what="status_history",
-            count=counts.get("status_history", 0),
-            fields=("from_status", "to_status", "actor", "reason", "effective_date"),
-            ground=PROCESSING_RECORD_GROUND,
-        ),
-        KeptRecord(
-            what="course_enrolments",
-            count=counts.get("course_enrolments", 0),
-            fields=("course_code", "course_name", "starts_on", "ends_on", "status"),
-            ground=ACCOUNTING_GROUND + " (what the payments paid for)",
-        ),
-        KeptRecord(
-            what="consents",
-            count=counts.get("consents", 0),
-            fields=("purpose", "given_by", "granted_at", "withdrawn_at"),
-            ground=PROCESSING_RECORD_GROUND + " (the lawful basis of past processing)",
-        ),
-        KeptRecord(
-            what="requests",
-            count=counts.get("requests", 0),
-            fields=("status", "requested_by", "reviewed_by", "field names", "dates"),
-            ground=PROCESSING_RECORD_GROUND + " (change and destruction requests)",
-        ),
-        KeptRecord(
-            what="audit_entries",
-            count=counts.get("audit_entries", 0),
-            fields=("actor", "action", "at", "field names", "keyed value hashes"),
-            ground=PROCESSING_RECORD_GROUND
-            + "; the value hashes were keyed by the deleted data key and can no longer be matched",
-        ),
-        KeptRecord(
-            what="disclosures",
-            count=counts.get("disclosures", 0),
-            fields=("recipient", "purpose", "field names", "disclosed_at", "disclosed_by"),
-            ground=PROCESSING_RECORD_GROUND + " (个人信息提供记录: what went to whom, and when)",
-        ),
-        KeptRecord(
-            what="notifications",
-            count=counts.get("notifications", 0),
-            fields=("kind", "channel", "text naming only the student number", "created_at"),
-            ground=PROCESSING_RECORD_GROUND + " (what the student was told)",
-        ),
-        KeptRecord(
-            what="review_findings",
-            count=counts.get("review_findings", 0),
-            fields=("rule", "severity", "status", "note"),
-            ground=PROCESSING_RECORD_GROUND + " (the quarterly reviews, 定期审核)",
-        ),
-        KeptRecord(
-            what="tombstone",
-            count=1,
-            fields=("student_number", "branch", "destroyed_at", "certificate_id"),
-            ground="proof of destruction; keeps the student number from being reused",
-        ),
-    )
+def kept_records(counts: Mapping[str, int]) -> tuple[KeptRecord, ...]:
+    """The kept part of the certificate: every table the data map keeps rows of at a
+    destruction, with the student's row count (``counts``, by table), the columns that keep
+    their values, the columns erased in place, and the ground — all from the map
+    (`dossier.storage.data_map.AT_DESTRUCTION`), so the certificate names every kept column
+    and cannot drift from what shredding does."""
+    records = []
+    for name, rows in AT_DESTRUCTION.items():
+        if rows.fate is not Fate.KEPT:
+            continue
+        fields = kept_columns(name)
+        kinds = ", ".join(sorted({TABLES[name][column].kind.value for column in fields}))
+        records.append(
+            KeptRecord(
+                what=name,
+                count=counts.get(name, 0),
+                fields=fields,
+                ground=f"{rows.ground}; {NO_PERSONAL_VALUE.format(kinds=kinds)}",
+                erased=rows.erased,
+            )
+        )
+    return tuple(records)
 
 
 def _json(value: Any) -> Any:

@@ -7,11 +7,16 @@ The approvals service approves a request and emits ``destruction.moved``
 
 1. in ONE transaction: core's ``destroy_student`` and ``execute_destruction``
    applied (both refuse while a legal hold is active), the stored answers to
-   retried requests that name the student deleted, `uow.shred` (data key
-   deleted, personal blobs and blind indexes blanked, tombstone written) and
-   the certificate row written, each change with its audit entry and event;
+   retried requests that name the student (or that the student was sent)
+   deleted, `uow.shred` (data key deleted, personal blobs and blind indexes
+   blanked, free text linked to the student erased, their web account closed,
+   tombstone written) and the certificate row written, each change with its
+   audit entry and event; the certificate lists every kept table and column
+   from the data map;
 2. every version of every document of the student and of its registration(s)
-   deleted from the object store (they are stored under both owners);
+   deleted from the object store (they are stored under both owners) — in the
+   documents bucket and in every bucket a restore wrote documents into
+   (`dossier.retention.restores`);
 3. the destruction ledger entry written beside the backups
    (`dossier.retention.ledger`), so no restore brings the student back;
 4. every store re-read (`dossier.retention.inventory.verify`) and the result
@@ -54,12 +59,13 @@ from dossier.core.lifecycles import destroy_student, execute_destruction
 from dossier.core.plugins import PluginHost
 from dossier.core.policy import Actor, Operation, Role, Subject
 from dossier.messaging.events import Poison, Transient
-from dossier.retention import inventory, ledger
+from dossier.retention import inventory, ledger, restores
 from dossier.retention.certificates import KIND, METHOD, CertificateStore, kept_records
 from dossier.storage.audit import AuditSpec
 from dossier.storage.db import Database
 from dossier.storage.documents import DocumentStore
-from dossier.storage.objects import ObjectStore, ObjectStoreError
+from dossier.storage.objects import BucketNotFound, ObjectStore, ObjectStoreError
+from dossier.storage.shredding import owners_of
 from dossier.storage.uow import UnitOfWork
 from dossier.storage.usecases import UseCases, hide_unless, page_limit, utc_now
 
@@ -69,6 +75,16 @@ SERVICE_ACTOR = Actor(id="dossier-retention", roles={Role.OPERATOR}, branches={"
 """The responsible person of executions started by an event or the sweep, unless configured."""
 
 REQUEST_KIND = "destruction_request"
+
+
+def _delete_copies(objects: ObjectStore, bucket: str, owners: tuple[str, ...]) -> int:
+    """Every version of the owners' documents in a bucket a restore wrote into (a scratch
+    restore's copy); 0 when the operator has removed that bucket since."""
+    store = DocumentStore(objects, bucket)
+    try:
+        return sum(store.delete_student(owner) for owner in owners)
+    except BucketNotFound:
+        return 0
 
 
 class Destruction(UseCases):
@@ -137,14 +153,14 @@ class Destruction(UseCases):
         dossier = uow.students.get(number)
         destroyed_dossier = destroy_student(dossier, request, holds, ctx)
         destroyed = inventory.take(uow, dossier)
-        owners = (number, *destroyed.registrations)
-        stored = inventory.stored_digests(self.objects, self.documents_bucket, owners)
+        prefixes = (number, *destroyed.registrations)
+        stored = inventory.stored_digests(self.objects, self.documents_bucket, prefixes)
         digests = tuple(sorted({*destroyed.documents, *stored}))
         destroyed = attrs.evolve(destroyed, documents=digests)
         uow.apply(destroyed_dossier, AuditSpec(action="student.destroyed", subject=request.id))
         uow.apply(executed, AuditSpec(action="destruction.executed", subject=certificate_id))
-        refs = [number, *destroyed.registrations, *destroyed.change_requests]
-        answers = inventory.forget_answers(uow.connection, refs)
+        rows = owners_of(uow.connection, number)  # before shredding erases some links
+        answers = inventory.forget_answers(uow.connection, rows)
         uow.shred(number, certificate_id=certificate_id, actor=responsible.id, at=now)
         uow.audit.record(
             AuditSpec(action="certificate.issued", subject=certificate_id),
@@ -163,7 +179,7 @@ class Destruction(UseCases):
             executed_at=now,
             method=METHOD,
             destroyed=attrs.evolve(destroyed, idempotency_answers=answers),
-            kept=kept_records(inventory.kept_counts(uow, dossier, destroyed)),
+            kept=kept_records(inventory.kept_counts(uow, rows)),
             created_at=now,
         )
         certificates.add(certificate)
@@ -176,7 +192,10 @@ class Destruction(UseCases):
     def _finish(self, certificate: Certificate, responsible: Actor) -> Certificate:
         """Steps 2–4: documents, ledger, verification (again, after an interrupted attempt)."""
         owners = (certificate.student_number, *certificate.destroyed.registrations)
+        elsewhere = self._reading(lambda uow: restores.buckets(uow.connection))
         deleted = sum(self.documents.delete_student(owner) for owner in owners)
+        for bucket in elsewhere:
+            deleted += _delete_copies(self.objects, bucket, owners)
         if certificate.verification is not None:
             deleted += certificate.verification.object_versions_deleted
         ledger.record(
@@ -200,6 +219,7 @@ class Destruction(UseCases):
                 certificate.destroyed,
                 versions_deleted=deleted,
                 at=self.clock(),
+                restore_buckets=elsewhere,
             )
             CertificateStore(uow.connection).record_verification(certificate.id, verification)
             uow.audit.record(

@@ -5,9 +5,11 @@ registration(s), the change requests and their field names, the blind-index
 rows, the data keys and the SHA-256 of every document. `verify` re-reads
 every store afterwards and counts whatever is still there and should not be:
 a readable dossier or registration, a data key row, a sealed blob, a blind
-index digest, a stored answer mentioning the student, an object version under
-the student's or a registration's prefix. Table and column names only, never
-a value.
+index digest, a stored answer mentioning the student, free text linked to the
+student that was not erased, a web account of theirs that could still sign
+in, an object version under the student's or a registration's prefix — in the
+documents bucket and in every bucket a restore wrote documents into. Table and
+column names only, never a value.
 """
 
 from __future__ import annotations
@@ -19,12 +21,10 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     FromClause,
-    Table,
     delete,
     func,
     or_,
     select,
-    text,
 )
 
 from dossier.core.contracts.retention import Check, DestroyedData, Verification
@@ -35,7 +35,7 @@ from dossier.retention.certificates import (
     DOSSIER_FIELDS,
     REGISTRATION_FIELDS,
 )
-from dossier.storage.objects import ObjectStore
+from dossier.storage.objects import BucketNotFound, ObjectStore
 from dossier.storage.repositories.change_requests import KIND as CHANGE_REQUEST
 from dossier.storage.repositories.registrations import KIND as REGISTRATION
 from dossier.storage.repositories.students import KIND as STUDENT
@@ -44,16 +44,21 @@ from dossier.storage.schema import (
     blind_indexes,
     change_requests,
     data_keys,
-    disclosures,
+    destruction_certificates,
     document_refs,
     idempotency_keys,
-    notifications,
     registrations,
-    review_findings,
     students,
     tombstones,
 )
-from dossier.storage.sql import is_postgresql
+from dossier.storage.shredding import (
+    Owners,
+    open_accounts,
+    owners_of,
+    row_counts,
+    student_rows,
+    unerased,
+)
 from dossier.storage.uow import UnitOfWork
 
 
@@ -128,66 +133,49 @@ def stored_digests(objects: ObjectStore, bucket: str, owners: Sequence[str]) -> 
     }
 
 
-def _answers(conn: Connection, refs: Sequence[str], *, remove: bool) -> int:
-    """Stored answers to retried requests (``idempotency_keys.response``) naming any of ``refs``.
-
-    An answer may hold a view of the dossier with personal values; it names
-    the student number (or a registration / change request id) in clear JSON.
-    """
-    found = 0
-    position = (
-        "position(CAST(:needle AS bytea) IN response) > 0"
-        if is_postgresql(conn)
-        else "instr(response, :needle) > 0"
-    )
-    where = text(position)
-    for ref in refs:
-        params = {"needle": ref.encode("utf-8")}
-        if remove:
-            result = conn.execute(delete(idempotency_keys).where(where), params)
-            found += int(result.rowcount or 0)
-        else:
-            query = select(func.count()).select_from(idempotency_keys).where(where)
-            found += int(conn.execute(query, params).scalar_one())
-    return found
+def _answers(conn: Connection, owners: Owners) -> ColumnElement[bool]:
+    """Stored answers to retried requests (``idempotency_keys``) of the student: those naming
+    the student number, a registration or a change request of theirs (an answer may hold a
+    view of the dossier with personal values, or free text about the student), and those the
+    student was sent (their feedback's receipt echoes its topic)."""
+    return student_rows(idempotency_keys.name, owners, conn)
 
 
-def forget_answers(conn: Connection, refs: Sequence[str]) -> int:
-    """Delete the stored answers that name the student; how many went."""
-    return _answers(conn, refs, remove=True)
+def forget_answers(conn: Connection, owners: Owners) -> int:
+    """Delete the stored answers of the student; how many went."""
+    result = conn.execute(delete(idempotency_keys).where(_answers(conn, owners)))
+    return int(result.rowcount or 0)
 
 
-def kept_counts(
-    uow: UnitOfWork, dossier: StudentDossier, destroyed: DestroyedData
-) -> dict[str, int]:
-    """How many rows of each kept kind remain (the destroyed dossier's own entries included)."""
+def kept_counts(uow: UnitOfWork, owners: Owners) -> dict[str, int]:
+    """How many of the student's rows each kept table holds, by table (`row_counts`), for
+    the certificate: taken after shredding, with the audit entries still to be chained
+    and the certificate about to be written counted in."""
     conn = uow.connection
-    number = dossier.student_number
-    committed = conn.execute(
-        select(func.count()).select_from(audit_log).where(audit_log.c.student_number == number)
-    ).scalar_one()
+    counts = row_counts(conn, owners)
+    number = owners.student_number
     pending = sum(1 for entry in uow.audit.pending if entry.student_number == number)
-
-    def rows(table: Table) -> int:
-        return _count(conn, table, table.c.student_number == number)
-
-    return {
-        "notifications": rows(notifications),
-        "disclosures": rows(disclosures),
-        "review_findings": rows(review_findings),
-        "payments": len(dossier.payments),
-        "status_history": len(dossier.history) + 1,
-        "course_enrolments": len(dossier.enrolments),
-        "consents": len(dossier.consents),
-        "requests": len(destroyed.change_requests)
-        + len(uow.destruction_requests.for_student(number)),
-        "audit_entries": int(committed) + pending,
-    }
+    counts[audit_log.name] = counts.get(audit_log.name, 0) + pending
+    counts[destruction_certificates.name] = counts.get(destruction_certificates.name, 0) + 1
+    return counts
 
 
 def _count(conn: Connection, table: FromClause, *where: ColumnElement[bool]) -> int:
     query = select(func.count()).select_from(table).where(*where)
     return int(conn.execute(query).scalar_one())
+
+
+def versions_under(objects: ObjectStore, bucket: str, owners: Sequence[str]) -> int:
+    """Object versions (delete markers included) under the owners' prefixes in ``bucket``;
+    0 for a bucket that is gone (a scratch restore's, removed by the operator)."""
+    try:
+        return sum(
+            1
+            for owner in owners
+            for _ in objects.list_versions(bucket, prefix=f"students/{owner}/")
+        )
+    except BucketNotFound:
+        return 0
 
 
 def verify(
@@ -199,9 +187,12 @@ def verify(
     *,
     versions_deleted: int,
     at: datetime,
+    restore_buckets: Sequence[str] = (),
 ) -> Verification:
-    """Re-read every store; a check fails when anything of the student is still there."""
+    """Re-read every store; a check fails when anything of the student is still there —
+    in the documents ``bucket`` and in every bucket a restore wrote documents into."""
     conn = uow.connection
+    owners = owners_of(conn, number)
     regs = list(destroyed.registrations)
     checks: list[Check] = []
 
@@ -244,18 +235,19 @@ def verify(
     )
     check("sealed_fields_blank", sealed)
     check("blind_indexes_removed", _count(conn, blind_indexes, _index_rows(number, regs)))
-    refs = [number, *regs, *destroyed.change_requests]
-    check("stored_answers_removed", _answers(conn, refs, remove=False))
+    check("stored_answers_removed", _count(conn, idempotency_keys, _answers(conn, owners)))
+    check("free_text_erased", sum(unerased(conn, owners).values()))
+    check("account_closed", open_accounts(conn, number))
     check(
         "tombstone_written",
         1 - _count(conn, tombstones, tombstones.c.student_number == number),
     )
-    left = sum(
-        1
-        for owner in (number, *regs)
-        for _ in objects.list_versions(bucket, prefix=f"students/{owner}/")
+    prefixes = (number, *regs)
+    check("object_versions_removed", versions_under(objects, bucket, prefixes))
+    check(
+        "restored_copies_removed",
+        sum(versions_under(objects, other, prefixes) for other in restore_buckets),
     )
-    check("object_versions_removed", left)
     return Verification(
         ok=all(c.ok for c in checks),
         checked_at=at,

@@ -220,13 +220,17 @@ class DestroyedData:
 
 @frozen(kw_only=True)
 class KeptRecord:
-    """What was kept, how much, which (non-personal) fields, and on which ground."""
+    """What was kept (保留内容): a table, how many of the student's rows, the columns whose
+    values remain (none personal), the columns erased in place, and on which ground."""
 
     what: str
     count: int
     fields: tuple[str, ...]
     ground: str
     pseudonymised: bool = True
+    erased: tuple[str, ...] = ()
+    """Columns of the kept rows emptied at destruction: free text becomes ``[erased]``,
+    sealed blobs, key ids and digests NULL (empty on certificates issued before this field)."""
 
 
 @frozen(kw_only=True)
