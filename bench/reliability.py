@@ -24,8 +24,21 @@ services, moto-free (local objects).
    DEBUG; ``marker_leaks`` counts markers in logs, audit entries, events and
    error replies.
 
+5. **Locked down** (issue 16): the bus attacks (`tests/reliability/bus_attacks.py`: no
+   credentials, listening to everything, purging and deleting streams and consumers, a
+   fake service) and gateway-bound tokens replayed from another connection; the gateway's
+   answers to hostile bodies and a session cookie copied before sign-out.
+
+6. **Destruction** (issue 16, item 7): a student with a marker in every free-text field
+   linked to them (through the use cases), a backup restored into a scratch bucket, the
+   student destroyed; ``free_text_after_destruction`` counts the markers still readable in
+   any column of any table of the PostgreSQL database, plus the scratch copies of their
+   documents left (`tests/integration/retention/test_free_text_destruction.py`).
+
 Figures with a goal: ``lost``, ``duplicated``, ``internal_errors``,
-``matrix_leaks``, ``marker_leaks`` (goal 0); without: ``requests_under_fault``,
+``matrix_leaks``, ``marker_leaks``, ``free_text_after_destruction``, ``bus_unauthenticated_access``,
+``replayed_token_accepted``, ``session_after_signout``,
+``gateway_5xx_on_hostile_input`` (goal 0); without: ``requests_under_fault``,
 ``fuzz_cases``, ``matrix_cells``. A missed goal does not change the exit code;
 a run that cannot complete does.
 """
@@ -46,7 +59,13 @@ import pytest  # noqa: E402
 
 from bench._harness import Figure, report  # noqa: E402
 from dossier.storage.migrations import upgrade  # noqa: E402
+from tests.e2e.gateway.conftest import running_site  # noqa: E402
+from tests.e2e.gateway.hostile import hostile_statuses, session_after_signout  # noqa: E402
+from tests.integration.retention.test_free_text_destruction import (  # noqa: E402
+    free_text_after_destruction,
+)
 from tests.reliability import fuzz  # noqa: E402
+from tests.reliability.bus_attacks import bus_attacks  # noqa: E402
 from tests.reliability.faults import FaultCounts  # noqa: E402
 from tests.reliability.matrix import assess_stack  # noqa: E402
 from tests.reliability.test_faults_kill import kill_fault  # noqa: E402
@@ -87,14 +106,30 @@ def run_matrix(server_url: str, folder: Path) -> dict[str, int]:
     with (
         throwaway_database(server_url) as url,
         nats_server(folder / "nats") as nats,
-        stack(folder / "home", url, nats.url) as running,
+        stack(folder / "home", url, nats) as running,
     ):
         upgrade(url)
         for service in SERVICES:
             running.start(service)
         for service in SERVICES:
             running.wait_until_serving(service)
-        return asyncio.run(assess_stack(running))
+        counts = asyncio.run(assess_stack(running))
+        _log("bus attacks: no credentials, listening, JetStream, a fake service, replays…")
+        attacks = asyncio.run(bus_attacks(running))
+    replayed = attacks.pop("replay_sniffed_tokens")
+    return {**counts, "bus_unauthenticated_access": sum(attacks.values()), "replayed": replayed}
+
+
+def run_gateway(server_url: str, folder: Path) -> dict[str, int]:
+    """The gateway before a stranger: hostile bodies, and a cookie copied before sign-out."""
+    _log("the gateway: hostile bodies, a session after sign-out…")
+    with running_site(folder, server_url) as site:
+        statuses = hostile_statuses(site.base)
+        return {
+            "gateway_5xx": sum(status >= 500 for status in statuses.values()),
+            "hostile_requests": len(statuses),
+            "session_after_signout": session_after_signout(site),
+        }
 
 
 def run_fuzz(examples: int) -> fuzz.FuzzStats:
@@ -127,7 +162,10 @@ def main() -> None:
         folder = Path(scratch)
         faults = run_faults(server_url, folder / "faults", requests)
         matrix = run_matrix(server_url, folder / "matrix")
+        gateway = run_gateway(server_url, folder / "gateway")
         leaks = marker_leaks(server_url=server_url, folder=folder / "leaks")
+        _log("free text of a destroyed student, a scratch restore of their documents…")
+        free_text = free_text_after_destruction(server_url, folder / "free-text")
     stats = run_fuzz(examples)
     _log(f"done in {time.monotonic() - started:.0f} s")
 
@@ -147,6 +185,32 @@ def main() -> None:
         Figure(BENCH, "internal_errors", internal, "count", goal=0),
         Figure(BENCH, "matrix_leaks", matrix_leaks, "count", goal=0),
         Figure(BENCH, "marker_leaks", leaks.leaks, "count", goal=0),
+        Figure(
+            BENCH,
+            "free_text_after_destruction",
+            free_text,
+            "count",
+            goal=0,
+            note="markers readable in any column after destruction, plus scratch copies left",
+        ),
+        Figure(
+            BENCH,
+            "bus_unauthenticated_access",
+            matrix["bus_unauthenticated_access"],
+            "count",
+            goal=0,
+            note="no credentials, listening, JetStream purge/delete, a fake service",
+        ),
+        Figure(BENCH, "replayed_token_accepted", matrix["replayed"], "count", goal=0),
+        Figure(BENCH, "session_after_signout", gateway["session_after_signout"], "count", goal=0),
+        Figure(
+            BENCH,
+            "gateway_5xx_on_hostile_input",
+            gateway["gateway_5xx"],
+            "count",
+            goal=0,
+            note=f"of {gateway['hostile_requests']} hostile requests",
+        ),
         Figure(BENCH, "requests_under_fault", sum(r.requests for r in faults), "count"),
         Figure(BENCH, "fuzz_cases", stats.cases, "count"),
         Figure(BENCH, "matrix_cells", matrix["matrix_cells"], "count"),

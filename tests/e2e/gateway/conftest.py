@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,10 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from dossier.core.enums import Locale
 from dossier.core.policy import Role
 from dossier.gateway.accounts import AccountStore
-from dossier.messaging.embedded import NatsServer, free_port
+from dossier.messaging.embedded import free_port
 from dossier.storage.db import Database
 from dossier.storage.migrations import upgrade
+from tests.support.nats import bus_server
 from tests.support.postgres import throwaway_database
 from tests.support.stack import Stack, stack
 
@@ -41,17 +43,15 @@ class Site:
         self._db.dispose()
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, postgres_server_url: str) -> Iterator[Site]:
-    """One stack per test module (starting four processes costs seconds): tests make their
-    own accounts and records, so they do not see each other's."""
-    folder = tmp_path_factory.mktemp("gateway")
-    server = NatsServer(store_dir=folder / "nats")
+@contextmanager
+def running_site(folder: Path, postgres_server_url: str) -> Iterator[Site]:
+    """The three services and the gateway on a fresh database and a nats-server of their own."""
+    server = bus_server(folder / "nats")
     server.start()
     try:
         with throwaway_database(postgres_server_url) as url:
             upgrade(url)
-            with stack(folder / "home", url, server.url) as running:
+            with stack(folder / "home", url, server) as running:
                 for service in ("intake", "approvals", "retention"):
                     running.start(service)
                 for service in ("intake", "approvals", "retention"):
@@ -63,6 +63,14 @@ def site(tmp_path_factory: pytest.TempPathFactory, postgres_server_url: str) -> 
                     site.close()
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory, postgres_server_url: str) -> Iterator[Site]:
+    """One stack per test module (starting four processes costs seconds): tests make their
+    own accounts and records, so they do not see each other's."""
+    with running_site(tmp_path_factory.mktemp("gateway"), postgres_server_url) as site:
+        yield site
 
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "screenshots"

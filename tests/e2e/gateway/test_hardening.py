@@ -10,45 +10,29 @@ test counts its own attempts.
 from __future__ import annotations
 
 import re
-import select
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
-import orjson
 import pytest
 
 from dossier.core.policy import Role
 from tests.e2e.gateway.conftest import PASSWORD, Site
-from tests.e2e.gateway.test_browser_student_support import new_student, serial
+from tests.e2e.gateway.hostile import (
+    BUS_PAYLOAD_SIZES,
+    MB,
+    address,
+    csrf_of,
+    hostile_statuses,
+    raw_post,
+    registration_with_attachment,
+    session_after_signout,
+    signed_in,
+)
+from tests.e2e.gateway.test_browser_student_support import new_student
 
-MB = 1024 * 1024
 NEW_PASSWORD = "a brand new passphrase"
-
-
-def csrf_of(page: httpx.Response) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert found, page.text
-    return found.group(1)
-
-
-def address() -> dict[str, str]:
-    """A client address of this test's own (the gateway trusts 127.0.0.1 as its proxy)."""
-    n = serial()
-    return {"x-forwarded-for": f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"}
-
-
-def signed_in(site: Site, login: str, password: str = PASSWORD) -> httpx.Client:
-    browser = httpx.Client(base_url=site.base, headers=address())
-    answer = browser.post(
-        "/signin",
-        data={"login": login, "password": password, "csrf": csrf_of(browser.get("/signin"))},
-    )
-    assert answer.status_code == 303, answer.text
-    return browser
 
 
 def activated(site: Site, link: str, password: str = PASSWORD) -> httpx.Client:
@@ -82,21 +66,7 @@ def memory_kb(pid: int, field: str) -> int:
 
 
 def test_a_cookie_copied_before_sign_out_no_longer_opens_a_dossier(site: Site) -> None:
-    number = new_student(site, name="周同学")
-    officer = signed_in(site, site.staff("officer-session", Role.ENROLMENT_OFFICER))
-    assert officer.get(f"/staff/dossiers/{number}").status_code == 200
-    copied = officer.cookies["dossier_session"]
-
-    signed_out = officer.post("/signout", data={"csrf": csrf_of(officer.get("/staff"))})
-    assert signed_out.status_code == 303
-
-    with httpx.Client(base_url=site.base, cookies={"dossier_session": copied}) as thief:
-        stolen = thief.get(f"/staff/dossiers/{number}")
-    assert stolen.status_code == 303
-    assert stolen.headers["location"].startswith("/signin")
-    # the account signs in again as usual: only the old sessions ended
-    again = signed_in(site, "officer-session")
-    assert again.get(f"/staff/dossiers/{number}").status_code == 200
+    assert session_after_signout(site) == 0
 
 
 def test_without_tls_configured_cookies_are_not_secure_but_https_requests_get_hsts(
@@ -255,40 +225,6 @@ def test_online_registrations_are_limited_per_client_address(site: Site) -> None
 # -- bounded bodies -----------------------------------------------------------------------
 
 
-def _raw_post(
-    base: str, path: str, headers: dict[str, str], chunks: Iterator[bytes] | None = None
-) -> tuple[int, int]:
-    """POST by hand: the headers, then (chunked) body chunks until the gateway answers. The
-    status and how many body bytes were sent before the answer."""
-    url = urlsplit(base)
-    assert url.hostname is not None
-    assert url.port is not None
-    sock = socket.create_connection((url.hostname, url.port), timeout=30)
-    head = f"POST {path} HTTP/1.1\r\nHost: {url.netloc}\r\n" + "".join(
-        f"{name}: {value}\r\n" for name, value in headers.items()
-    )
-    sent = 0
-    try:
-        sock.sendall((head + "\r\n").encode())
-        for chunk in chunks or ():
-            if select.select([sock], [], [], 0)[0]:
-                break
-            try:
-                sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-            except (BrokenPipeError, ConnectionResetError):
-                break
-            sent += len(chunk)
-        answer = b""
-        while b"\r\n" not in answer:
-            part = sock.recv(65536)
-            if not part:
-                break
-            answer += part
-    finally:
-        sock.close()
-    return int(answer.split(b" ", 2)[1]), sent
-
-
 def test_a_200_mb_body_answers_413_without_growing_the_gateway(site: Site) -> None:
     """Peak RSS (VmHWM) is reset first: signing in (argon2, 64 MiB a hash) already peaked."""
     pid = gateway_pid(site)
@@ -298,7 +234,7 @@ def test_a_200_mb_body_answers_413_without_growing_the_gateway(site: Site) -> No
     assert memory_kb(pid, "VmHWM") <= idle + 1024
     forwarded = address()
 
-    declared, _ = _raw_post(
+    declared, _ = raw_post(
         site.base,
         "/api/v1/registrations",
         {**forwarded, "Content-Type": "application/json", "Content-Length": str(200 * MB)},
@@ -310,7 +246,7 @@ def test_a_200_mb_body_answers_413_without_growing_the_gateway(site: Site) -> No
         for _ in range(200 * MB // len(chunk)):
             yield chunk
 
-    chunked, sent = _raw_post(
+    chunked, sent = raw_post(
         site.base,
         "/api/v1/registrations",
         {**address(), "Content-Type": "application/json", "Transfer-Encoding": "chunked"},
@@ -334,31 +270,22 @@ def test_json_nested_300_deep_answers_400_with_a_structured_error(site: Site) ->
         assert answer.json()["error"]["code"] == "invalid_json"
 
 
-@pytest.mark.parametrize("size", [950 * 1024, 1024 * 1024 - 2048])
+@pytest.mark.parametrize("size", BUS_PAYLOAD_SIZES)
 def test_an_attachment_over_the_bus_payload_answers_413_not_500(site: Site, size: int) -> None:
-    body = {
-        "branch": "SH01",
-        "channel": "online",
-        "applicant": {
-            "name": "王小明",
-            "gender": "undisclosed",
-            "birth_date": "1999-01-01",
-            "id_document": {"type": "passport", "number": "P12345678"},
-            "phone": "13912345678",
-        },
-        "needs": {"target_language": "English"},
-        "attachments": [{"kind": "id_proof", "media_type": "image/png", "content": ""}],
-    }
-    padding = size - len(orjson.dumps(body))
-    body["attachments"][0]["content"] = "A" * (padding - padding % 4)  # type: ignore[index]
     answer = httpx.post(
         f"{site.base}/api/v1/registrations",
-        content=orjson.dumps(body),
+        content=registration_with_attachment(size),
         headers={**address(), "content-type": "application/json"},
         timeout=30,
     )
     assert answer.status_code == 413, answer.text
     assert answer.json()["error"]["code"] == "payload_too_large"
+
+
+def test_no_hostile_input_is_answered_with_a_5xx(site: Site) -> None:
+    statuses = hostile_statuses(site.base)
+    assert {name: s for name, s in statuses.items() if s >= 500} == {}
+    assert all(400 <= s < 500 for s in statuses.values()), statuses
 
 
 def test_no_hostile_request_made_the_gateway_log_an_internal_error(site: Site) -> None:
