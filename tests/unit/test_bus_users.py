@@ -43,4 +43,3 @@ def test_every_user_reads_only_its_own_inbox() -> None:
     for bus_user in bus_users():
         inboxes = [s for s in bus_user.subscribe if s.startswith("_INBOX")]
         assert inboxes == [bus_user.inbox]
-
