@@ -66,7 +66,7 @@ from dossier.storage.schema import (
     outbox,
     students,
 )
-from tests.support.nats import sign_in
+from tests.support.nats import operator_reads, sign_in
 from tests.support.stack import Stack, logs
 
 NAME_MARKER = "Qzxwvmarker"
@@ -320,7 +320,7 @@ def test_change_requests_end_to_end(services: Stack) -> None:
 
         # events on the stream carry no personal value either
         js = (await sign_in(services.url_for("ops"))).jetstream()  # as an operator reads it
-        sub = await js.pull_subscribe("dossier.events.SH01.>", durable="e2e-approvals-check")
+        sub = await operator_reads(js, "dossier.events.SH01.>", "e2e-approvals-check")
         total = sum(db.events().values())
         seen: list[Any] = []
         for _ in range(50):
@@ -391,8 +391,8 @@ def test_destruction_and_disclosure_end_to_end(services: Stack) -> None:
         assert (seen.status, seen.on_hold) == (DestructionStatus.APPROVED, False)
 
         js = (await sign_in(services.url_for("ops"))).jetstream()  # as an operator reads it
-        sub = await js.pull_subscribe(
-            "dossier.events.SH01.destruction.moved", durable="e2e-retention-like"
+        sub = await operator_reads(
+            js, "dossier.events.SH01.destruction.moved", "e2e-retention-like"
         )
         statuses: list[str] = []
         for _ in range(50):
@@ -400,7 +400,6 @@ def test_destruction_and_disclosure_end_to_end(services: Stack) -> None:
                 body = message.data.decode()
                 statuses.append("approved" if '"approved"' in body else "submitted")
                 assert request.request_id in body
-                await message.ack()
             if "approved" in statuses:
                 break
         assert statuses == ["submitted", "approved"]

@@ -49,7 +49,7 @@ from dossier.storage.schema import (
     registrations,
     students,
 )
-from tests.support.nats import sign_in
+from tests.support.nats import operator_reads, sign_in
 from tests.support.stack import Stack
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64 + b"id-card-scan"
@@ -191,7 +191,7 @@ def test_registration_to_admitted_dossier_with_course_payment_and_documents(inta
             if (await js.stream_info(EVENTS_STREAM)).state.messages >= 6:
                 break
             await asyncio.sleep(0.1)
-        sub = await js.pull_subscribe("dossier.events.SH01.>", durable="e2e-check")
+        sub = await operator_reads(js, "dossier.events.SH01.>", "e2e-check")
         messages = await sub.fetch(20, timeout=2)
         types = [m.subject.split(".", 3)[3] for m in messages]
         assert types == [

@@ -16,7 +16,7 @@ from dossier.core.student_number import DEFAULT_FORMAT
 from dossier.messaging.events import EVENTS_STREAM
 from dossier.storage.schema import audit_log, outbox, registrations, students
 from tests.support.load import admit_many
-from tests.support.nats import sign_in
+from tests.support.nats import operator_reads, sign_in
 from tests.support.stack import Stack
 
 SCALE = int(os.environ.get("DOSSIER_SCALE_REGISTRATIONS", "10000"))
@@ -46,7 +46,7 @@ def _events(nats_url: str, subject: str) -> tuple[int, int]:
         js = nc.jetstream()
         stored = (await js.stream_info(EVENTS_STREAM, subjects_filter=subject)).state.subjects
         expected = (stored or {}).get(subject, 0)
-        sub = await js.pull_subscribe(subject, durable=f"check-{time.monotonic_ns()}")
+        sub = await operator_reads(js, subject, f"check-{time.monotonic_ns()}")
         ids: list[str] = []
         quiet = 0
         while len(ids) < expected and quiet < 10:
@@ -57,7 +57,6 @@ def _events(nats_url: str, subject: str) -> tuple[int, int]:
                 continue
             for message in batch:
                 ids.append((message.headers or {}).get("Nats-Msg-Id", ""))
-                await message.ack()
         await nc.close()
         return len(ids), len(set(ids))
 

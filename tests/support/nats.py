@@ -13,6 +13,8 @@ from typing import Any
 import nats
 from attrs import define
 from nats.aio.client import Client
+from nats.js.api import AckPolicy, ConsumerConfig
+from nats.js.client import JetStreamContext
 
 from dossier.host.bus import ensure_secrets, read_secret, server_environment, write_server_config
 from dossier.messaging.connection import NatsSettings, inbox_prefix
@@ -69,6 +71,16 @@ class Errors:
 
     def __repr__(self) -> str:
         return f"Errors({self.messages!r})"
+
+
+async def operator_reads(
+    js: JetStreamContext, subject: str, durable: str
+) -> JetStreamContext.PullSubscription:
+    """A pull consumer an operator reads a stream with, without acknowledging: ops may not ack
+    the event stream's messages (the services' consumers do), and nothing is redelivered."""
+    return await js.pull_subscribe(
+        subject, durable=durable, config=ConsumerConfig(ack_policy=AckPolicy.NONE)
+    )
 
 
 def bus_server(folder: Path) -> BusServer:
