@@ -104,6 +104,7 @@ def test_every_hook_spec_is_exercised_by_a_test(name: str, spec: object) -> None
         "dossier_review_dossier": ".review(",
         "dossier_mask_value": ".mask(",
         "dossier_notify_student": ".notify(",
+        "dossier_notify_staff": ".notify_staff(",
         "dossier_messages": ".catalogue",
     }
     assert name in wrappers, f"hook {name} has no typed wrapper method listed here"

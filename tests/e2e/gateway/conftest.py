@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from dossier.core.enums import Locale
 from dossier.core.policy import Role
 from dossier.gateway.accounts import AccountStore
 from dossier.messaging.embedded import free_port
+from dossier.storage import confidentiality
 from dossier.storage.db import Database
 from dossier.storage.migrations import upgrade
 from tests.support.nats import bus_server
@@ -32,8 +34,18 @@ class Site:
         self._db = Database.open(stack.config().storage, upgrade=False)
         self.accounts = AccountStore(self._db)
 
-    def staff(self, login: str, *roles: Role, branch: str = "SH01") -> str:
+    def staff(
+        self, login: str, *roles: Role, branch: str = "SH01", acknowledged: bool = True
+    ) -> str:
+        """A staff account; ``acknowledged``: it has acknowledged the branch's current
+        confidentiality policy, if one is published (so it sees data as its role allows)."""
         self.accounts.create(login, PASSWORD, roles, [branch], locale=Locale.EN)
+        if acknowledged:
+            with self._db.engine.begin() as conn:
+                policy = confidentiality.current_policy(conn, branch)
+                if policy is not None:
+                    at = datetime.now(UTC)
+                    confidentiality.acknowledge(conn, f"web:{login}", branch, policy.version, at)
         return login
 
     def invite(self, student_number: str, branch: str = "SH01") -> str:

@@ -86,6 +86,7 @@ SAMPLE_PARAMS: dict[str, list[dict[str, str | int]]] = {
     "phone_not_mobile": [{"expected": "+852 5123 4567"}],
     "hkid_format": [{"expected": "A123456(7)"}],
     "too_long": [{"max": 50}],
+    "too_many": [{"max": 200}],
     "too_short": [{"min": 10}],
     "birth_date_implausible": [{"min": 2, "max": 100}],
     "probable_duplicates": [{"count": 2}],

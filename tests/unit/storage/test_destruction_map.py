@@ -29,8 +29,18 @@ from dossier.storage.data_map import (
 )
 from dossier.storage.schema import metadata
 
-UNLINKED_FREE_TEXT = {("review_runs", "sign_off_note")}
-"""Free text no row of which belongs to one student: a reviewer's note on a branch's run."""
+UNLINKED_FREE_TEXT = {
+    ("review_runs", "sign_off_note"),
+    ("read_alerts", "comment"),
+    ("confidentiality_policies", "text_zh"),
+    ("confidentiality_policies", "text_en"),
+    ("training_sessions", "topic"),
+    ("training_sessions", "trainer"),
+    ("training_sessions", "materials"),
+}
+"""Free text no row of which belongs to one student: a reviewer's note on a branch's run, an
+auditor's comment on a misuse alert (about a staff member's reading), the branch's
+confidentiality policy and its staff training records (保密承诺与培训)."""
 
 KEPT_KINDS = {
     Kind.PSEUDONYMOUS_ID,

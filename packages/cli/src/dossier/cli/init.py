@@ -76,10 +76,13 @@ host = "127.0.0.1"
 port = 9464
 
 # One table per branch (校区). plugins: extra rule plugins (entry points "dossier.plugins").
+# policy_renewal_days: staff acknowledge the branch's confidentiality policy (保密承诺) again
+# after this many days (365 by default); a branch that has published no policy asks nothing.
 [branches.SH01]
 name = "上海一校"
 locale = "zh-CN"
 time_zone = "Asia/Shanghai"
+policy_renewal_days = 365
 
 [branches.HK01]
 name = "Hong Kong Central"

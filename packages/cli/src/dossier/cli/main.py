@@ -227,12 +227,14 @@ def audit() -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def audit_verify(home: Path, branch: str | None, as_json: bool) -> None:
-    """Recompute every audit hash chain; exit 1 and name the first broken entry if any."""
+    """Recompute every audit hash chain and the read trail's (查阅记录); exit 1 and name the
+    first broken entry if any."""
     from dossier.storage.db import Database
 
     database = Database.open(_config(home).storage, upgrade=False)
     try:
         report = database.verify_audit(branch)
+        reads = database.verify_read_trail(branch)
     finally:
         database.dispose()
     if as_json:
@@ -250,6 +252,19 @@ def audit_verify(home: Path, branch: str | None, as_json: bool) -> None:
                         }
                         for b in report.breaks
                     ],
+                    "read_trail": {
+                        "ok": reads.ok,
+                        "entries": dict(reads.branches),
+                        "breaks": [
+                            {
+                                "branch": b.branch,
+                                "seq": b.seq,
+                                "entry": b.entry_id,
+                                "problem": b.problem,
+                            }
+                            for b in reads.breaks
+                        ],
+                    },
                 }
             )
         )
@@ -259,7 +274,12 @@ def audit_verify(home: Path, branch: str | None, as_json: bool) -> None:
         for item in report.breaks:
             click.echo(f"BROKEN {item.branch} #{item.seq} ({item.entry_id}): {item.problem}")
         click.echo("audit chain intact" if report.ok else "audit chain BROKEN")
-    if not report.ok:
+        for item in reads.breaks:
+            click.echo(
+                f"BROKEN read trail {item.branch} #{item.seq} ({item.entry_id}): {item.problem}"
+            )
+        click.echo("read trail intact" if reads.ok else "read trail BROKEN")
+    if not (report.ok and reads.ok):
         sys.exit(1)
 
 

@@ -38,6 +38,18 @@ class Branch:
     retention_years: int = field(default=3, validator=validators.ge(0))
     unconfirmed_change_days: int = field(default=14, validator=validators.ge(1))
     phone_region: str = field(default="CN", validator=validators.in_(PHONE_REGIONS))
+    policy_renewal_days: int = field(default=365, validator=validators.ge(1))
+    """How long a staff member's acknowledgement of the confidentiality policy holds (保密承诺)."""
+    reads_per_hour: int = field(default=30, validator=validators.ge(1))
+    """Misuse alert: distinct students' records one staff member may see unmasked in an hour."""
+    reads_per_day: int = field(default=150, validator=validators.ge(1))
+    """… and in a day (the branch's calendar day)."""
+    opens_at_hour: int = field(default=8, validator=validators.ge(0))
+    closes_at_hour: int = field(default=21, validator=validators.ge(0))
+    """Opening hours (branch time, ``opens ≤ hour < closes``): an unmasked read outside them
+    raises a misuse alert."""
+    exports_per_hour: int = field(default=1, validator=validators.ge(0))
+    """Misuse alert: more exports than this by one staff member in an hour (bulk export)."""
 
 
 _DEFAULTS: Mapping[str, Any] = {
@@ -48,8 +60,23 @@ _DEFAULTS: Mapping[str, Any] = {
     "retention_years": 3,
     "unconfirmed_change_days": 14,
     "phone_region": "CN",
+    "policy_renewal_days": 365,
+    "reads_per_hour": 30,
+    "reads_per_day": 150,
+    "opens_at_hour": 8,
+    "closes_at_hour": 21,
+    "exports_per_hour": 1,
 }
-_WHOLE_NUMBERS = {"retention_years": 0, "unconfirmed_change_days": 1}
+_WHOLE_NUMBERS = {
+    "retention_years": 0,
+    "unconfirmed_change_days": 1,
+    "policy_renewal_days": 1,
+    "reads_per_hour": 1,
+    "reads_per_day": 1,
+    "opens_at_hour": 0,
+    "closes_at_hour": 0,
+    "exports_per_hour": 0,
+}
 
 
 def _problems_of(where: str, table: Mapping[str, Any]) -> list[Problem]:
@@ -115,6 +142,12 @@ def load_branches(config: Mapping[str, Any]) -> dict[str, Branch]:
             retention_years=values["retention_years"],
             unconfirmed_change_days=values["unconfirmed_change_days"],
             phone_region=values["phone_region"],
+            policy_renewal_days=values["policy_renewal_days"],
+            reads_per_hour=values["reads_per_hour"],
+            reads_per_day=values["reads_per_day"],
+            opens_at_hour=values["opens_at_hour"],
+            closes_at_hour=values["closes_at_hour"],
+            exports_per_hour=values["exports_per_hour"],
         )
     if problems:
         raise ValidationError(problems)

@@ -66,6 +66,16 @@ class Notice:
 
 
 @frozen(kw_only=True)
+class StaffNotice:
+    """Something to tell the staff holding ``role`` in a branch (a misuse alert to the branch
+    manager…). ``params`` name staff accounts, rules and counts, never a student's data."""
+
+    role: str
+    kind: str
+    params: dict[str, str] = field(factory=dict)
+
+
+@frozen(kw_only=True)
 class Delivery:
     """What a notify plugin did or queued: the channel and the text sent."""
 
@@ -144,6 +154,14 @@ class DossierSpecs:
         serve any of the channels. Text must not contain personal data beyond
         what the channel already holds (never an ID number).
         """
+
+    @hookspec(firstresult=True)
+    def dossier_notify_staff(
+        self, branch: Branch, notice: StaffNotice, channels: Sequence[str]
+    ) -> Delivery | None:
+        """Tell the branch's staff of ``notice.role`` about ``notice`` on one of ``channels``
+        (``outbox`` by default: kept with the alert; a plugin may send mail or a message).
+        Return the `Delivery` made, or None when this plugin serves none of the channels."""
 
     @hookspec
     def dossier_messages(self) -> Templates:

@@ -200,6 +200,10 @@ FIELD_LABELS: Templates = {
     "field.active_only": _t("active only", "仅显示有效记录"),
     "field.after": _t("position in the list", "列表位置"),
     "field.limit": _t("number of results", "结果数量"),
+    "field.before": _t("older than", "早于"),
+    "field.actor": _t("staff member", "员工"),
+    "field.alert_id": _t("alert", "提醒"),
+    "field.open_only": _t("open only", "仅显示未处理"),
     "field.anonymous": _t("anonymous", "匿名"),
     "field.branch": _t("branch", "校区"),
     "field.branches": _t("branches", "校区"),
@@ -254,6 +258,16 @@ FIELD_LABELS: Templates = {
     "field.request_id": _t("request", "请求"),
     "field.body": _t("the request", "请求内容"),
     "field.type": _t("kind of request", "请求类型"),
+    # the confidentiality policy (保密承诺) and training records (培训记录)
+    "field.version": _t("policy version", "制度版本"),
+    "field.text_zh": _t("policy text (Chinese)", "制度正文（中文）"),
+    "field.text_en": _t("policy text (English)", "制度正文（英文）"),
+    "field.held_on": _t("training date", "培训日期"),
+    "field.trainer": _t("trainer", "培训讲师"),
+    "field.attendees": _t("attendees", "参训人员"),
+    "field.attendees[]": _t("attendee {n}", "第 {n} 位参训人员"),
+    "field.materials": _t("materials", "培训材料"),
+    "field.materials[]": _t("material {n}", "第 {n} 份培训材料"),
 }
 """The label each field path shows on its form (``field.<path>``, list indexes as ``[]`` and
 ``{n}`` for the position counted from one)."""
@@ -310,6 +324,7 @@ CORE_TEMPLATES: Templates = {
     "required": _t("{field} is required.", "{field}为必填项。"),
     "too_long": _t("{field} must be at most {max} characters.", "{field}最多{max}个字符。"),
     "too_short": _t("{field} must be at least {min} characters.", "{field}至少{min}个字符。"),
+    "too_many": _t("{field} may list at most {max} items.", "{field}最多{max}项。"),
     "control_characters": _t(
         "{field} must not contain control or direction-override characters.",
         "{field}不能包含控制字符或文字方向控制字符。",
@@ -535,6 +550,11 @@ CORE_TEMPLATES: Templates = {
     "self_approval": _t(
         "You cannot approve a request you made yourself (four-eyes rule).",
         "不能审批本人提交的申请（双人审核原则）。",
+    ),
+    "policy_not_acknowledged": _t(
+        "'{operation}' needs unmasked personal data: acknowledge your branch's current "
+        "confidentiality policy first.",
+        "“{operation}”涉及未脱敏的个人信息：请先确认本校区现行的保密承诺。",
     ),
     "confirmation_token_invalid": _t(
         "The confirmation code is wrong, was already used, or belongs to another change.",

@@ -22,7 +22,7 @@ from dossier.core.branch import Branch
 from dossier.core.changes import CHANGEABLE, current_value, parse_value
 from dossier.core.enums import DocumentKind, DocumentStage
 from dossier.core.errors import Problem, ValidationError
-from dossier.core.hookspecs import Delivery, FieldCheck, FieldKind, Notice
+from dossier.core.hookspecs import Delivery, FieldCheck, FieldKind, Notice, StaffNotice
 from dossier.core.messages import DEFAULT_CATALOGUE, Catalogue
 from dossier.core.policy import Role
 from dossier.core.records import (
@@ -236,6 +236,12 @@ class BranchRules:
             branch=self.branch, kind=kind, value=value, role=role
         )
         return value if masked is None else masked
+
+    def notify_staff(self, notice: StaffNotice, channels: Sequence[str]) -> list[Delivery]:
+        answer: Delivery | None = self._hook.dossier_notify_staff(
+            branch=self.branch, notice=notice, channels=list(channels)
+        )
+        return [] if answer is None else [answer]
 
     def notify(self, notice: Notice, channels: Sequence[str]) -> list[Delivery]:
         answers = self._hook.dossier_notify_student(

@@ -73,6 +73,15 @@ class Operation(StrEnum):
     AUDIT_VERIFY = "audit.verify"
     TOKEN_ISSUE = "token.issue"  # noqa: S105 - an operation name, not a secret
     BRANCH_ADMIN = "branch.admin"
+    CONFIDENTIALITY_PUBLISH = "confidentiality.publish"
+    CONFIDENTIALITY_READ = "confidentiality.read"
+    CONFIDENTIALITY_ACKNOWLEDGE = "confidentiality.acknowledge"
+    TRAINING_RECORD = "training.record"
+    TRAINING_STATUS = "training.status"
+    READ_TRAIL_OWN = "read_trail.own"
+    READ_TRAIL_READ = "read_trail.read"
+    READ_ALERT_READ = "read_alert.read"
+    READ_ALERT_ACKNOWLEDGE = "read_alert.acknowledge"
 
 
 _R = Role
@@ -136,6 +145,20 @@ GRANTS: Mapping[Operation, frozenset[Role]] = {
         _O.AUDIT_VERIFY: {_R.AUDITOR, _R.OPERATOR, _R.ADMIN},
         _O.TOKEN_ISSUE: {_R.ADMIN},
         _O.BRANCH_ADMIN: {_R.ADMIN},
+        # 保密承诺与培训: the branch manager publishes and records, every staff role reads and
+        # acknowledges, the auditor checks who is due
+        _O.CONFIDENTIALITY_PUBLISH: {_R.APPROVER, _R.ADMIN},
+        _O.CONFIDENTIALITY_READ: set(Role) - {_R.STUDENT},
+        _O.CONFIDENTIALITY_ACKNOWLEDGE: set(Role) - {_R.STUDENT},
+        _O.TRAINING_RECORD: {_R.APPROVER, _R.ADMIN},
+        _O.TRAINING_STATUS: {_R.APPROVER, _R.AUDITOR, _R.ADMIN},
+        # 查阅记录: the student sees who viewed their record; the auditor per student and per
+        # staff member; misuse alerts for the branch manager and the auditor, acknowledged by
+        # the auditor
+        _O.READ_TRAIL_OWN: {_R.STUDENT},
+        _O.READ_TRAIL_READ: {_R.AUDITOR, _R.ADMIN},
+        _O.READ_ALERT_READ: {_R.APPROVER, _R.AUDITOR, _R.ADMIN},
+        _O.READ_ALERT_ACKNOWLEDGE: {_R.AUDITOR, _R.ADMIN},
     }.items()
 }
 
@@ -149,6 +172,11 @@ SELF_SERVICE_ONLY_OWN = frozenset(op for op, roles in GRANTS.items() if Role.STU
 }
 """Operations a student may perform only on their own record. An applicant has none yet:
 they submit, and check their registration with its reference and their birth date."""
+
+
+UNMASKED_ONLY = frozenset({Operation.DOCUMENT_READ, Operation.DOSSIER_EXPORT})
+"""Operations that hand over personal data that cannot be masked (documents, the export): refused
+to an actor limited to masked data (``policy_not_acknowledged``)."""
 
 
 def _roles(values: Iterable[Role]) -> frozenset[Role]:
@@ -167,6 +195,9 @@ class Actor:
     roles: frozenset[Role] = field(converter=_roles)
     branches: frozenset[str] = field(converter=_branches, factory=frozenset)
     student_number: str | None = None
+    masked_only: bool = False
+    """Limited to masked personal data: a staff member who has not acknowledged their
+    branch's current confidentiality policy (the token's ``lim`` claim)."""
 
     def covers(self, branch: str | None) -> bool:
         if ALL_BRANCHES in self.branches:
@@ -225,6 +256,8 @@ def authorize(
         return Verdict(False, operation, "self_approval")
     reasons = {_role_allows(role, actor, operation, branch, subject) for role in actor.roles}
     if None in reasons:
+        if actor.masked_only and operation in UNMASKED_ONLY:
+            return Verdict(False, operation, "policy_not_acknowledged")
         return Verdict(True, operation)
     reason = next((r for r in _PRECEDENCE if r in reasons), "role_not_permitted")
     return Verdict(False, operation, reason)

@@ -14,6 +14,7 @@ from dossier.core.hookspecs import FieldKind
 from dossier.core.plugins import BranchRules
 from dossier.core.policy import Actor, Role
 from dossier.core.records import Guardian, PersonalDetails
+from dossier.core.rules.default import default_mask
 
 
 @frozen(kw_only=True)
@@ -60,13 +61,55 @@ def student_only(actor: Actor) -> bool:
     return actor.roles == frozenset({Role.STUDENT})
 
 
+FIELD_GROUPS: dict[FieldKind, str] = {
+    FieldKind.PERSON_NAME: "personal",
+    FieldKind.BIRTH_DATE: "personal",
+    FieldKind.PASSPORT_NAME: "personal",
+    FieldKind.PHONE: "contact",
+    FieldKind.EMAIL: "contact",
+    FieldKind.ADDRESS: "contact",
+    FieldKind.GUARDIAN_PHONE: "contact",
+    FieldKind.ID_DOCUMENT: "id_document",
+}
+"""The field group the read trail (查阅记录) names for each kind of personal field."""
+
+
+POLICY_NOT_ACKNOWLEDGED = "policy_not_acknowledged"
+"""Why an actor limited to masked data is (a view's ``masked_because``)."""
+
+MASKED_VIEWING_ROLE = Role.FRONT_DESK
+"""The role whose masking an actor limited to masked data sees (`Actor.masked_only`)."""
+
+
 class Masker:
+    """Masks for the caller's most privileged role; an actor limited to masked data (a staff
+    member who has not acknowledged the confidentiality policy) sees what the front desk sees,
+    and a value the branch's hook would still show in clear is masked by the default mask."""
+
     def __init__(self, rules: BranchRules, actor: Actor) -> None:
         self.rules = rules
-        self.role = viewing_role(actor)
+        self.masked_only = actor.masked_only
+        self.role = MASKED_VIEWING_ROLE if actor.masked_only else viewing_role(actor)
+        self.revealed: set[FieldKind] = set()
+        """The kinds of personal field shown unmasked so far (what the read trail records)."""
+
+    @property
+    def masked_because(self) -> str | None:
+        return POLICY_NOT_ACKNOWLEDGED if self.masked_only else None
 
     def __call__(self, kind: FieldKind, value: str | None) -> str:
-        return "" if value is None else self.rules.mask(kind, value, self.role)
+        if value is None:
+            return ""
+        shown = self.rules.mask(kind, value, self.role)
+        if self.masked_only and shown == value and value:
+            return default_mask(kind, value)
+        if value and shown == value and kind in FIELD_GROUPS:
+            self.revealed.add(kind)
+        return shown
+
+    def revealed_groups(self) -> tuple[str, ...]:
+        """The field groups (`FIELD_GROUPS`) of the fields shown unmasked so far."""
+        return tuple(sorted({FIELD_GROUPS[kind] for kind in self.revealed}))
 
     def change_value(self, path: str, value: str | None) -> str | None:
         """A change request's text value (``personal.id_document`` is ``<type>:<number>``)."""

@@ -131,10 +131,15 @@ Extra = Callable[[Client, JetStreamContext], Awaitable[list["asyncio.Task[None]"
 
 
 async def serve(
-    config: Config, spec: ServiceSpec, db: Database, extra: Extra | None = None
+    config: Config,
+    spec: ServiceSpec,
+    db: Database,
+    extra: Extra | None = None,
+    metrics: ServiceMetrics | None = None,
 ) -> None:
-    """Run ``spec`` until SIGTERM/SIGINT, relaying ``db``'s outbox meanwhile."""
-    metrics = ServiceMetrics(spec.name)
+    """Run ``spec`` until SIGTERM/SIGINT, relaying ``db``'s outbox meanwhile. ``metrics``: the
+    service's own, when its use cases count something (misuse alerts) into them."""
+    metrics = metrics or ServiceMetrics(spec.name)
     nc = await connect(config.bus(spec.name), f"dossier-{spec.name}")
     js = nc.jetstream()
     await ensure_streams(js)

@@ -87,8 +87,18 @@ class ServiceMetrics:
             ["service"],
             registry=self.registry,
         )
+        self.read_alerts = Counter(
+            "dossier_read_alerts",
+            "Misuse alerts raised on the read trail (查阅异常), by branch and rule.",
+            ["service", "branch", "rule"],
+            registry=self.registry,
+        )
         self._tallies: dict[str, _Tally] = {}
         self._lock = threading.Lock()
+
+    def read_alert(self, branch: str, rule: str) -> None:
+        """Count a misuse alert (`dossier.storage.usecases.UseCases.on_read_alert`)."""
+        self.read_alerts.labels(self.service, branch, rule).inc()
 
     def observe(self, verb: str, outcome: str, seconds: float) -> None:
         self.requests.labels(self.service, verb, outcome).inc()

@@ -4,7 +4,9 @@ A token is a JWT signed with Ed25519 (EdDSA): the issuer (the `dossier token
 issue` command, the gateway) holds the private key; services hold only the
 public key, so a compromised service cannot mint tokens. Claims: ``sub``
 (actor id), ``roles``, ``branches``, ``sn`` (student number, students only),
-``aud``, ``iss``, ``iat``, ``exp``, ``jti``.
+``aud``, ``iss``, ``iat``, ``exp``, ``jti``; and ``lim`` (`MASKED_ONLY`) on the
+token of a staff member who has not acknowledged their branch's current
+confidentiality policy (保密承诺): the services show them masked data only.
 
 A token may be bound to its presenter (持有者绑定; like OAuth's DPoP): the
 issuer puts the presenter's `Holder` key in ``cnf`` and its NATS user in
@@ -55,6 +57,9 @@ class TokenRejected(DossierError):
         self.code = self.rule = code
         super().__init__()
 
+
+MASKED_ONLY = "policy"
+"""The ``lim`` claim of a token limited to masked personal data (`Actor.masked_only`)."""
 
 PROOF_WINDOW_S = 120.0
 """How far a proof's time may be from the service's clock (either way)."""
@@ -176,6 +181,8 @@ class TokenIssuer:
         }
         if actor.student_number is not None:
             claims["sn"] = actor.student_number
+        if actor.masked_only:
+            claims["lim"] = MASKED_ONLY
         if holder is not None:
             claims["cnf"], claims["via"] = holder.public_text, holder.user
         return jwt.encode(claims, self.private_key, algorithm=ALGORITHM)
@@ -220,6 +227,7 @@ class TokenVerifier:
 
 def _actor(claims: Mapping[str, Any]) -> Actor:
     roles, branches, number = claims.get("roles"), claims.get("branches", []), claims.get("sn")
+    limit = claims.get("lim")
     valid_roles = {role.value for role in Role}
     if (
         not isinstance(claims["sub"], str)
@@ -229,6 +237,7 @@ def _actor(claims: Mapping[str, Any]) -> Actor:
         or not isinstance(branches, list)
         or not all(isinstance(b, str) for b in branches)
         or not (number is None or isinstance(number, str))
+        or limit not in (None, MASKED_ONLY)
     ):
         raise TokenRejected("token_invalid")
     return Actor(
@@ -236,4 +245,5 @@ def _actor(claims: Mapping[str, Any]) -> Actor:
         roles=frozenset(Role(r) for r in roles),
         branches=frozenset(branches),
         student_number=number,
+        masked_only=limit == MASKED_ONLY,
     )

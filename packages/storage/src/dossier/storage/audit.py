@@ -106,6 +106,14 @@ def canonical(entry: Mapping[Any, Any]) -> bytes:
     return _encode(doc)
 
 
+def canonical_json(doc: Mapping[str, Any]) -> bytes:
+    """Any chained entry's hash input (the audit log's, the read trail's): sorted-key JSON of
+    ``doc`` — every column but ``hash``, ``at`` as `canonical` writes it — as `canonical`."""
+    body = {name: value for name, value in doc.items() if name != "hash"}
+    body["at"] = _utc_text(body["at"])
+    return _encode(body)
+
+
 def _utc_text(at: object) -> object:
     if isinstance(at, datetime):
         if at.tzinfo is None:  # SQLite hands stored UTC back naive

@@ -463,11 +463,75 @@ TABLES: Mapping[str, Mapping[str, Entry]] = {
         "reason": _e(Kind.FREE_TEXT, "an admin's reason for resetting a student's account"),
         "at": _OP,
     },
+    "read_trail": {
+        "id": _ID,
+        "branch": _OP,
+        "seq": _OP,
+        "at": _OP,
+        "actor": _WHO,
+        "roles": _e(Kind.OPERATIONAL, "the reader's roles"),
+        "student_number": _SN,
+        "kinds": _e(Kind.FIELD_NAMES, "the field groups read (personal, contact…), never values"),
+        "channel": _e(Kind.OPERATIONAL, "web or bus"),
+        "request_id": _e(Kind.RECORD_ID, "the request that read"),
+        "prev_hash": _e(Kind.AUDIT, "the chain"),
+        "hash": _e(Kind.AUDIT, "the chain"),
+    },
+    "read_trail_heads": {
+        "branch": _OP,
+        "seq": _OP,
+        "hash": _e(Kind.AUDIT, "the read-trail chain's last hash"),
+    },
+    "read_alerts": {
+        "id": _ID,
+        "branch": _OP,
+        "actor": _e(Kind.PSEUDONYMOUS_ID, "the staff member whose reads crossed a threshold"),
+        "rule": _OP,
+        "window": _OP,
+        "count": _OP,
+        "threshold": _OP,
+        "raised_at": _OP,
+        "notices": _e(
+            Kind.OPERATIONAL, "the notices sent to the branch manager: staff id, rule, counts"
+        ),
+        "acknowledged_by": _WHO,
+        "acknowledged_at": _OP,
+        "comment": _e(Kind.FREE_TEXT, "the auditor's comment on a staff member's reading"),
+    },
     "restore_buckets": {
         "bucket": _e(Kind.OPERATIONAL, "a bucket a restore wrote documents into"),
         "backup_id": _e(Kind.OPERATIONAL, "the last backup restored there"),
         "first_restored_at": _OP,
         "last_restored_at": _OP,
+    },
+    "confidentiality_policies": {
+        "branch": _OP,
+        "version": _OP,
+        "text_zh": _e(Kind.FREE_TEXT, "the policy's text (Chinese), about no person"),
+        "text_en": _e(Kind.FREE_TEXT, "the policy's text (English), about no person"),
+        "published_at": _OP,
+        "published_by": _e(Kind.PSEUDONYMOUS_ID, "the staff actor id that published it"),
+    },
+    "policy_acknowledgements": {
+        "id": _ID,
+        "actor": _e(Kind.PSEUDONYMOUS_ID, "the staff actor id that acknowledged"),
+        "branch": _OP,
+        "version": _OP,
+        "at": _OP,
+    },
+    "training_sessions": {
+        "id": _ID,
+        "branch": _OP,
+        "topic": _e(Kind.FREE_TEXT, "a training's topic, about no student"),
+        "held_on": _OP,
+        "trainer": _e(Kind.FREE_TEXT, "the trainer as the manager wrote them (a staff name)"),
+        "materials": _e(Kind.FREE_TEXT, "references to the materials (titles, links)"),
+        "recorded_by": _e(Kind.PSEUDONYMOUS_ID, "the staff actor id that recorded it"),
+        "recorded_at": _OP,
+    },
+    "training_attendees": {
+        "session_id": _ID,
+        "attendee": _e(Kind.PSEUDONYMOUS_ID, "a staff actor id that attended"),
     },
     "alembic_version": {
         "version_num": _e(Kind.OPERATIONAL, "the migration head (alembic's own table)"),
@@ -657,6 +721,10 @@ AT_DESTRUCTION: Mapping[str, StudentRows] = {
         PROCESSING_RECORD_GROUND + "; the value hashes were keyed by the deleted data key and "
         "can no longer be matched",
     ),
+    "read_trail": _kept(
+        PROCESSING_RECORD_GROUND + " (查阅记录: who saw the student's unmasked data, which kinds, "
+        "when, by which channel; field groups only, never a value)",
+    ),
     "outbox": _kept(
         PROCESSING_RECORD_GROUND + " (the events published about the student)",
         linked_by="payload: events naming the student number",
@@ -705,6 +773,12 @@ NOT_ABOUT_ONE_STUDENT: Mapping[str, str] = {
     "student_number_counters": "the last student number drawn per branch and year",
     "import_jobs": "bulk imports: counts, row and column positions, rule codes; no cell value",
     "restore_buckets": "bucket names and backup ids",
+    "read_trail_heads": "the head of each branch's read-trail chain: a sequence number and a hash",
+    "read_alerts": "misuse alerts about a staff member's reading: counts per window, no student",
+    "confidentiality_policies": "a branch's confidentiality policy for its staff",
+    "policy_acknowledgements": "staff acknowledging the confidentiality policy",
+    "training_sessions": "training held for staff",
+    "training_attendees": "the staff who attended a training",
     "alembic_version": "the migration head",
 }
 """The tables no row of which belongs to one student, and why."""

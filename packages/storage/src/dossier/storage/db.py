@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy
 from sqlalchemy import Connection, Engine, event, make_url
 
+from dossier.storage import read_trail
 from dossier.storage.audit import VerifyReport, verify
 from dossier.storage.blind_index import BlindIndexer
 from dossier.storage.keys import KeyVault, MasterKey
@@ -130,6 +131,11 @@ class Database:
         """Walk every branch's audit chain (or one) and report the first break of each."""
         with self.engine.connect() as conn, snapshot(conn).begin():
             return verify(conn, branch)
+
+    def verify_read_trail(self, branch: str | None = None) -> VerifyReport:
+        """Walk every branch's read-trail chain (or one) and report the first break of each."""
+        with self.engine.connect() as conn, snapshot(conn).begin():
+            return read_trail.verify(conn, branch)
 
     def rotate_master_key(self, new_master: MasterKey, *, batch_size: int = 500) -> int:
         return self.vault.rotate(new_master, batch_size=batch_size)

@@ -126,13 +126,14 @@ class GroupCommitter:
                 for pending in batch:
                     if not pending.future.set_running_or_notify_cancel():
                         continue
-                    mark = uow.audit.mark()
+                    mark, reads_mark = uow.audit.mark(), uow.reads.mark()
                     savepoint = uow.connection.begin_nested()
                     try:
                         result = pending.job(uow)
                     except BaseException as error:  # a job must never kill the writer thread
                         savepoint.rollback()
                         uow.audit.discard_after(mark)
+                        uow.reads.discard_after(reads_mark)
                         uow.session.forget()
                         pending.future.set_exception(error)
                         continue

@@ -572,5 +572,111 @@ restore_buckets = Table(
 (a scratch restore, ``dossier backup restore --into-bucket``). Destruction deletes the
 student's objects in each of them too, so no copy outlives the student."""
 
+read_trail = Table(
+    "read_trail",
+    metadata,
+    _id(primary_key=True),
+    _branch(),
+    Column("seq", BigInteger, nullable=True),
+    _at("at"),
+    Column("actor", String(128), nullable=False),
+    Column("roles", JSON, nullable=False),
+    _student_number(nullable=False),
+    Column("kinds", JSON, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("request_id", String(128), nullable=True),
+    Column("prev_hash", String(64), nullable=True),
+    Column("hash", String(64), nullable=True),
+    UniqueConstraint("branch", "seq"),
+    Index(None, "student_number", "at"),
+    Index(None, "actor", "at"),
+)
+"""查阅记录: every request that revealed a student's unmasked personal data or documents — who,
+roles, when, which student, which kinds of data (field groups, never values), which channel —
+chained per branch like ``audit_log`` (`dossier.storage.read_trail`): inserted unsealed (``seq``,
+``prev_hash``, ``hash`` NULL) with the read, sealed into the chain by the chainer just after."""
+
+read_trail_heads = Table(
+    "read_trail_heads",
+    metadata,
+    Column("branch", String(8), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+read_alerts = Table(
+    "read_alerts",
+    metadata,
+    _id(primary_key=True),
+    _branch(),
+    Column("actor", String(128), nullable=False),
+    Column("rule", String(32), nullable=False),
+    Column("window", String(32), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("threshold", Integer, nullable=False),
+    _at("raised_at"),
+    Column("notices", JSON, nullable=False),
+    Column("acknowledged_by", String(128), nullable=True),
+    _at("acknowledged_at", nullable=True),
+    Column("comment", Text, nullable=True),
+    UniqueConstraint("actor", "rule", "window"),
+    Index(None, "branch", "raised_at"),
+)
+"""Misuse alerts: one per (staff member, rule, window) whose per-branch read threshold was
+crossed, with the notices sent to the branch manager (channel, text); an auditor acknowledges
+it with a comment."""
+
+confidentiality_policies = Table(
+    "confidentiality_policies",
+    metadata,
+    _branch(),
+    Column("version", Integer, nullable=False),
+    Column("text_zh", Text, nullable=False),
+    Column("text_en", Text, nullable=False),
+    _at("published_at"),
+    Column("published_by", String(128), nullable=False),
+    PrimaryKeyConstraint("branch", "version"),
+)
+"""保密承诺: each branch's confidentiality policy, versioned, in Chinese and English; the
+newest version is the current one."""
+
+policy_acknowledgements = Table(
+    "policy_acknowledgements",
+    metadata,
+    _id(primary_key=True),
+    Column("actor", String(128), nullable=False),
+    _branch(),
+    Column("version", Integer, nullable=False),
+    _at("at"),
+    Index(None, "actor", "branch"),
+)
+"""A staff member (their actor id) acknowledged a version of a branch's policy, at ``at``."""
+
+training_sessions = Table(
+    "training_sessions",
+    metadata,
+    _id(primary_key=True),
+    _branch(),
+    Column("topic", String(200), nullable=False),
+    Column("held_on", Date, nullable=False),
+    Column("trainer", String(128), nullable=False),
+    Column("materials", JSON, nullable=False),
+    Column("recorded_by", String(128), nullable=False),
+    _at("recorded_at"),
+    Index(None, "branch", "held_on"),
+)
+"""保密培训: a training session for staff; ``materials`` lists references (titles, links or
+object keys) to what was handed out."""
+
+training_attendees = Table(
+    "training_attendees",
+    metadata,
+    Column("session_id", String(64), ForeignKey("training_sessions.id"), nullable=False),
+    Column("attendee", String(128), nullable=False),
+    PrimaryKeyConstraint("session_id", "attendee"),
+    Index(None, "attendee"),
+)
+"""Who attended a training session (their actor id)."""
+
 PERSONAL_TABLES = (registrations, students, change_requests)
 """The tables whose rows carry a sealed ``personal_ct`` blob and a ``key_id``."""

@@ -201,6 +201,7 @@ ROWS: Mapping[str, Callable[[Owners, Connection], ColumnElement[bool]]] = {
             "legal_holds",
             "tombstones",
             "audit_log",
+            "read_trail",
             "notifications",
             "disclosures",
             "review_findings",

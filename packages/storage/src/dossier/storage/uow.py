@@ -34,6 +34,7 @@ from dossier.storage.blind_index import BlindIndexer
 from dossier.storage.keys import KeyVault
 from dossier.storage.numbers import NumberAllocator, StudentNumbers
 from dossier.storage.outbox import Outbox
+from dossier.storage.read_trail import ReadAlerts, ReadTrail
 from dossier.storage.repositories.base import Session
 from dossier.storage.repositories.change_requests import ChangeRequestRepository
 from dossier.storage.repositories.consents import ConsentRepository
@@ -90,6 +91,8 @@ class UnitOfWork:
         self.notifications = NotificationRepository(self.session)
         self.import_jobs = ImportJobRepository(self.session)
         self.audit = AuditLog(conn)
+        self.reads = ReadTrail(conn)
+        self.read_alerts = ReadAlerts(conn)
         self.outbox = Outbox(conn)
         self.numbers = StudentNumbers(self._allocator, conn)
         return self
@@ -117,6 +120,7 @@ class UnitOfWork:
         """Chain the audit entries, then COMMIT. The unit of work is finished afterwards."""
         conn = self.connection
         self.audit.flush()
+        self.reads.flush()
         conn.commit()
         self._done = True
         if self._shredded and conn.dialect.name == "sqlite":

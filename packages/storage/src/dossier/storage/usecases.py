@@ -23,7 +23,10 @@ each contract. The base offers what they all need:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -32,19 +35,27 @@ from dossier.core import wire
 from dossier.core.branch import Branch
 from dossier.core.caller import Caller
 from dossier.core.errors import DossierError, NotFound, Problem, ValidationError
-from dossier.core.hookspecs import FieldKind
+from dossier.core.hookspecs import FieldKind, StaffNotice
 from dossier.core.lifecycle import Context
 from dossier.core.plugins import BranchRules, PluginHost
-from dossier.core.policy import Actor, Operation, Subject, require, reveal
+from dossier.core.policy import Actor, Operation, Role, Subject, require, reveal
 from dossier.core.records import StudentDossier
+from dossier.core.views import student_only
 from dossier.storage.db import Database
 from dossier.storage.documents import DocumentStore
 from dossier.storage.idempotency import Once, transact
+from dossier.storage.read_trail import ReadAlert, ReadEntry, seal
 from dossier.storage.uow import UnitOfWork
 
 __all__ = ["UseCases", "fingerprint", "hide_unless", "page_limit", "utc_now"]
 
 T = TypeVar("T")
+
+_SEALER_LOCK = threading.Lock()
+_log = logging.getLogger(__name__)
+
+ALERT_CHANNELS = ("outbox",)
+"""The notice channels a misuse alert is sent on (a plugin may serve others)."""
 
 
 def utc_now() -> datetime:
@@ -74,6 +85,17 @@ class UseCases:
         self._document_store = documents
         self.plugins = plugins or PluginHost()
         self.clock = clock
+        self.read_trail = True
+        """Record unmasked reads (查阅记录). A measurement switch for the bench alone
+        (bench/read_trail.py compares on and off): never turned off in a deployment."""
+        self.on_read_alert: Callable[[ReadAlert], None] = _ignore
+        """Called after a misuse alert is opened (the service counts it in its metrics)."""
+        self._read_sealer: ReadSealer | None = None
+        self.seal_in_background = False
+        """Seal the read trail in a thread of its own just after each read (`ReadSealer`): what
+        the services do. Off in process by default, where the embedding application calls
+        `seal_reads` when it suits it (until then an entry is recorded and shown, not yet
+        chained)."""
 
     @property
     def documents(self) -> DocumentStore:
@@ -200,6 +222,234 @@ class UseCases:
             raise (NotFound(kind, ref) if kind != "student" else error) from None
         hide_unless(actor, operation, dossier.branch, kind, ref, subject)
         return dossier
+
+    # -- read trail (查阅记录) and misuse alerts --------------------------------------------
+
+    def _recorded_reads(
+        self,
+        caller: Caller,
+        reads: Sequence[tuple[str, str, Sequence[str]]],
+        uow: UnitOfWork | None = None,
+    ) -> None:
+        """Record reads (branch, student number, kinds) that revealed unmasked data, for a use
+        case that only read: inserted unsealed and committed before this returns — so an
+        answered read is never lost, even to a ``kill -9`` — then sealed into the branch's
+        chain and checked against the misuse thresholds by the chainer (`ReadSealer`), off
+        the request path. ``uow``: the read's own unit of work, committed here (one
+        transaction for the read and its entry), else a new one."""
+        wanted = [r for r in reads if self._records(caller, r[1], r[2])]
+        if not wanted:
+            return
+        actor = caller.actor
+        now = self.clock()
+        with nullcontext(uow) if uow is not None else self.db.unit_of_work() as work:
+            for branch, number, kinds in wanted:
+                work.reads.record(
+                    branch=branch,
+                    actor=actor.id,
+                    roles=[role.value for role in actor.roles],
+                    student_number=number,
+                    kinds=kinds,
+                    request_id=caller.request_id,
+                    at=now,
+                )
+            work.commit()
+        if self.seal_in_background:
+            self._sealer().kick()
+
+    def _sealer(self) -> ReadSealer:
+        with _SEALER_LOCK:
+            if self._read_sealer is None:
+                self._read_sealer = ReadSealer(self)
+            return self._read_sealer
+
+    def stop_sealing(self) -> None:
+        """Stop the chainer thread (at shutdown); what is left unsealed, the next start seals."""
+        if self._read_sealer is not None:
+            self._read_sealer.stop()
+
+    def seal_reads(self) -> int:
+        """Seal every configured branch's unsealed read-trail entries now and check them
+        against the misuse thresholds (what the chainer does on its own just after each read;
+        for tests, and for a process that starts after a crash). Entries sealed."""
+        sealed = 0
+        for code in sorted(self.branches):
+            while True:
+                with self.db.unit_of_work() as uow:
+                    entries = seal(uow.connection, code)
+                    if entries:
+                        self._check_reads(uow, entries)
+                    uow.commit()
+                sealed += len(entries)
+                if not entries:
+                    break
+        return sealed
+
+    def _records(self, caller: Caller, student_number: str, kinds: Sequence[str]) -> bool:
+        actor = caller.actor
+        if not kinds or not self.read_trail:
+            return False
+        return not (actor.student_number == student_number and student_only(actor))
+
+    def _record_read(
+        self,
+        uow: UnitOfWork,
+        caller: Caller,
+        branch: str,
+        student_number: str,
+        kinds: Sequence[str],
+    ) -> bool:
+        """Record that ``caller`` saw ``kinds`` of the student's data unmasked (nothing when
+        ``kinds`` is empty, or the student reads their own record), and check the branch's
+        misuse thresholds — in ``uow``, a changing use case's transaction (an export, a
+        disclosure), which commits before answering. A use case that only reads uses
+        `_recorded_reads`. True if recorded."""
+        if not self._records(caller, student_number, kinds):
+            return False
+        actor = caller.actor
+        entry = uow.reads.record(
+            branch=branch,
+            actor=actor.id,
+            roles=[role.value for role in actor.roles],
+            student_number=student_number,
+            kinds=kinds,
+            request_id=caller.request_id,
+            at=self.clock(),
+        )
+        del entry  # sealed and checked by the chainer once ``uow`` has committed
+        if self.seal_in_background:
+            self._sealer().kick()  # the next tick finds it committed
+        return True
+
+    def _check_reads(self, uow: UnitOfWork, entries: Sequence[ReadEntry]) -> None:
+        """The misuse thresholds, once per (branch, staff member) of ``entries`` (already
+        inserted in ``uow``): at most one alert per (staff member, rule, window)."""
+        groups: dict[tuple[str, str], list[ReadEntry]] = {}
+        for entry in entries:
+            groups.setdefault((entry.branch, entry.actor), []).append(entry)
+        for (code, actor), mine in groups.items():
+            now = max(entry.at for entry in mine)
+            for rule, window, count, threshold in self._misuse(uow, code, actor, mine, now):
+                alert = uow.read_alerts.open(
+                    branch=code,
+                    actor=actor,
+                    rule=rule,
+                    window=window,
+                    count=count,
+                    threshold=threshold,
+                    at=now,
+                )
+                if alert is not None:
+                    self._raise_alert(uow, alert)
+
+    def _misuse(
+        self, uow: UnitOfWork, code: str, actor: str, entries: Sequence[ReadEntry], now: datetime
+    ) -> list[tuple[str, str, int, int]]:
+        """The thresholds crossed: (rule, window, count, threshold). One look-up of the open
+        alerts, and one count query only while a window has no alert yet."""
+        branch = self._branch(code)
+        zone = ZoneInfo(branch.time_zone)
+        hour = now.astimezone(zone).replace(minute=0, second=0, microsecond=0)
+        day = hour.replace(hour=0)
+        hour_key, day_key = hour.strftime("%Y-%m-%dT%H"), day.strftime("%Y-%m-%d")
+        have = uow.read_alerts.windows(actor, (hour_key, day_key))
+        crossed: list[tuple[str, str, int, int]] = []
+        outside = sum(
+            1
+            for entry in entries
+            if not branch.opens_at_hour <= entry.at.astimezone(zone).hour < branch.closes_at_hour
+        )
+        if outside and ("after_hours", day_key) not in have:
+            crossed.append(("after_hours", day_key, outside, 0))
+        exported = any("export" in entry.kinds for entry in entries)
+        if exported and ("exports_per_hour", hour_key) not in have:
+            exports = uow.reads.exports(actor, code, hour)
+            if exports > branch.exports_per_hour:
+                crossed.append(("exports_per_hour", hour_key, exports, branch.exports_per_hour))
+        hourly = ("reads_per_hour", hour_key) not in have
+        daily = ("reads_per_day", day_key) not in have
+        if hourly or daily:
+            per_hour, per_day = uow.reads.distinct_students(actor, code, hour, day)
+            if hourly and per_hour > branch.reads_per_hour:
+                crossed.append(("reads_per_hour", hour_key, per_hour, branch.reads_per_hour))
+            if daily and per_day > branch.reads_per_day:
+                crossed.append(("reads_per_day", day_key, per_day, branch.reads_per_day))
+        return crossed
+
+    def _raise_alert(self, uow: UnitOfWork, alert: ReadAlert) -> None:
+        """Tell the branch manager (the approver role) through the notice channels, keep what
+        was sent with the alert, and count it. (The alert row is its record; the auditor's
+        acknowledgement is audited.)"""
+        notice = StaffNotice(
+            role=Role.APPROVER.value,
+            kind="read_alert",
+            params={
+                "actor": alert.actor,
+                "rule": alert.rule,
+                "window": alert.window,
+                "count": str(alert.count),
+                "threshold": str(alert.threshold),
+            },
+        )
+        deliveries = self._rules(alert.branch).notify_staff(notice, ALERT_CHANNELS)
+        uow.read_alerts.noticed(alert.id, [(d.channel, d.text) for d in deliveries])
+        self.on_read_alert(alert)
+
+
+def _ignore(alert: ReadAlert) -> None:
+    return None
+
+
+class ReadSealer:
+    """The chainer of one `UseCases`: a thread that seals the read-trail entries soon after
+    they commit (`UseCases.seal_reads`), checks the misuse thresholds, and stops when there
+    has been nothing to do for a while (the next read starts it again)."""
+
+    IDLE_TICKS = 20
+    TICK_S = 0.2
+
+    def __init__(self, use_cases: UseCases) -> None:
+        self._use_cases = use_cases
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._kicked = False
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopping, thread = True, self._thread
+        self._stopped.set()
+        if thread is not None:
+            thread.join()
+
+    def kick(self) -> None:
+        """Something was recorded: seal at the next tick (starting the thread if it stopped)."""
+        with self._lock:
+            if self._stopping:
+                return
+            self._kicked = True
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="dossier-read-trail-sealer", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        idle = 0
+        while True:
+            self._stopped.wait(self.TICK_S)  # a tick's worth of entries: one batch
+            try:
+                sealed = self._use_cases.seal_reads()
+            except Exception:  # the next tick tries again; a restart seals what is left
+                _log.exception("sealing the read trail failed")
+                sealed = 0
+            with self._lock:
+                idle = 0 if sealed or self._kicked else idle + 1
+                self._kicked = False
+                if idle >= self.IDLE_TICKS or self._stopping:
+                    self._thread = None
+                    return
 
 
 def hide_unless(

@@ -147,6 +147,7 @@ class ConsentHandlers(UseCases):
             )
             recorded = record_disclosure(disclosure, dossier, ctx, self._today(dossier.branch))
             uow.apply(recorded, AuditSpec(action="disclosure.recorded", fields=command.fields))
+            self._record_read(uow, caller, dossier.branch, dossier.student_number, ("disclosure",))
             return disclosure_view(disclosure)
 
         return self._changing(caller, command, DisclosureView, work)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable
 
+from dossier.approvals.reads import read_line
 from dossier.approvals.views import (
     change_view,
     consent_view,
@@ -29,6 +30,7 @@ from dossier.storage.uow import UnitOfWork
 from dossier.storage.usecases import UseCases
 
 SECTIONS = (
+    "reads",
     "personal",
     "guardian",
     "needs",
@@ -62,7 +64,10 @@ class ExportHandlers(UseCases):
                 student_number=number,
                 subject=number,
             )
-            return DossierExport(
+            reads = tuple(
+                read_line(entry, for_student=True) for entry in uow.reads.for_student(number)
+            )
+            export = DossierExport(
                 exported_at=self.clock(),
                 student_number=number,
                 branch=dossier.branch,
@@ -83,7 +88,11 @@ class ExportHandlers(UseCases):
                 disclosures=tuple(disclosure_view(d) for d in uow.disclosures.for_student(number)),
                 documents=documents,
                 missing_documents=missing,
+                reads=reads,
             )
+            kinds = (*mask.revealed_groups(), "export", *(("documents",) if documents else ()))
+            self._record_read(uow, caller, dossier.branch, number, kinds)
+            return export
 
         return self._logged(DossierExport, work)
 

@@ -16,11 +16,13 @@ would too.
 from __future__ import annotations
 
 from dossier.approvals.change_requests import ChangeHandlers
+from dossier.approvals.confidentiality import ConfidentialityHandlers
 from dossier.approvals.consents import ConsentHandlers
 from dossier.approvals.destruction import DestructionHandlers
 from dossier.approvals.export import ExportHandlers
 from dossier.approvals.feedback import FeedbackHandlers
 from dossier.approvals.notices import NotificationHandlers
+from dossier.approvals.reads import ReadTrailHandlers
 from dossier.approvals.statuses import StatusHandlers
 from dossier.approvals.trail import AuditTrailHandlers
 from dossier.core.caller import Caller
@@ -38,6 +40,8 @@ class Approvals(
     ExportHandlers,
     FeedbackHandlers,
     AuditTrailHandlers,
+    ConfidentialityHandlers,
+    ReadTrailHandlers,
 ):
     """Change requests, notifications, status changes, destruction requests and legal holds,
     consents and disclosures, the student's export, feedback, a student's audit trail — over

@@ -43,10 +43,25 @@ from dossier.core.contracts.approvals import (
     ListUnconfirmed,
     StatusHistory,
 )
+from dossier.core.contracts.confidentiality import (
+    AcknowledgePolicy,
+    CurrentPolicy,
+    PublishPolicy,
+    RecordTraining,
+    TrainingStatus,
+)
+from dossier.core.contracts.read_trail import (
+    AcknowledgeReadAlert,
+    ListMyReads,
+    ListReadAlerts,
+    ListStaffReads,
+    ListStudentReads,
+)
 from dossier.core.enums import Locale
 from dossier.host.config import Config
 from dossier.host.process import Process
 from dossier.host.runtime import document_store, serve
+from dossier.messaging.metrics import ServiceMetrics
 from dossier.messaging.service import ServiceSpec
 from dossier.storage.db import Database
 
@@ -92,7 +107,19 @@ def spec(approvals: Approvals, locale: Locale = Locale.ZH_CN) -> ServiceSpec:
             RecordDisclosure: a.record_disclosure,
             ListDisclosures: a.list_disclosures,
             ExportDossier: a.export_dossier,
+            # 查阅记录 and misuse alerts
+            ListMyReads: a.list_my_reads,
+            ListStudentReads: a.list_student_reads,
+            ListStaffReads: a.list_staff_reads,
+            ListReadAlerts: a.list_read_alerts,
+            AcknowledgeReadAlert: a.acknowledge_read_alert,
             # feedback (流程反馈)
+            # confidentiality undertaking and training (保密承诺与培训)
+            PublishPolicy: a.publish_policy,
+            CurrentPolicy: a.current_policy,
+            AcknowledgePolicy: a.acknowledge_policy,
+            RecordTraining: a.record_training,
+            TrainingStatus: a.training_status,
             SubmitFeedback: a.submit_feedback,
             ListFeedback: a.list_feedback,
             RespondFeedback: a.respond_feedback,
@@ -104,9 +131,14 @@ def spec(approvals: Approvals, locale: Locale = Locale.ZH_CN) -> ServiceSpec:
 async def run(_: Path, config: Config) -> None:
     db = Database.open(config.storage)
     approvals = Approvals(db, config.branches, document_store(config.objects))
+    metrics = ServiceMetrics("approvals")
+    approvals.on_read_alert = lambda alert: metrics.read_alert(alert.branch, alert.rule)
+    approvals.seal_in_background = True
+    approvals.seal_reads()  # whatever a crash left unsealed
     try:
-        await serve(config, spec(approvals), db)
+        await serve(config, spec(approvals), db, metrics=metrics)
     finally:
+        approvals.stop_sealing()
         db.dispose()
 
 

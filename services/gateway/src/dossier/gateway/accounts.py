@@ -28,7 +28,7 @@ import hashlib
 import logging
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,7 +40,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from dossier.core.enums import Locale
-from dossier.core.policy import Actor, Role
+from dossier.core.policy import ALL_BRANCHES, CHAIN_WIDE_ROLES, Actor, Role
+from dossier.storage.confidentiality import due_branches
 from dossier.storage.db import Database
 from dossier.storage.schema import gateway_account_events as account_events
 from dossier.storage.schema import gateway_accounts as accounts
@@ -65,6 +66,9 @@ class Account:
     student_number: str | None
     locale: Locale
     session_version: int = 0
+    policy_due: tuple[str, ...] = ()
+    """The branches whose current confidentiality policy this member of staff has still to
+    acknowledge (保密承诺): while any is, their tokens are limited to masked data."""
 
     @property
     def actor(self) -> Actor:
@@ -73,6 +77,7 @@ class Account:
             roles=self.roles,
             branches=self.branches,
             student_number=self.student_number,
+            masked_only=bool(self.policy_due),
         )
 
     @property
@@ -212,6 +217,23 @@ class AccountStore:
         with self.db.engine.connect() as conn:
             row = conn.execute(select(accounts).where(accounts.c.id == account_id)).one()
         return _account(row)
+
+    def policy_due(
+        self, account: Account, renewal_days: Mapping[str, int], now: datetime | None = None
+    ) -> tuple[str, ...]:
+        """The branches (the account's; every branch for chain-wide staff) whose current
+        confidentiality policy the member of staff must acknowledge: never published there,
+        nothing to acknowledge; a new version, or an acknowledgement older than the branch's
+        ``renewal_days``, asks again. Students have none."""
+        if account.is_student:
+            return ()
+        chain_wide = ALL_BRANCHES in account.branches or bool(account.roles & CHAIN_WIDE_ROLES)
+        branches = None if chain_wide else sorted(account.branches)
+        with self.db.engine.connect() as conn:
+            due = due_branches(
+                conn, account.actor.id, branches, renewal_days, now or datetime.now(UTC)
+            )
+        return tuple(due)
 
     def find(self, account_id: str) -> Account | None:
         """The account of a session, or None when it was disabled or removed since."""

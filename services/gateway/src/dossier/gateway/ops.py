@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from dossier.gateway import ops_records, ops_reviews
+from dossier.gateway import ops_reads, ops_records, ops_reviews
 from dossier.gateway.ops_base import SECTIONS, operator_of, page
 from dossier.gateway.web import Forbidden
 
@@ -24,4 +24,5 @@ routes = [
     Route("/ops", index, methods=["GET"]),
     *ops_reviews.routes,
     *ops_records.routes,
+    *ops_reads.routes,
 ]

@@ -20,6 +20,8 @@ SECTIONS = (
     ("certificates", "/ops/certificates", Operation.CERTIFICATE_READ),
     ("backups", "/ops/backups", Operation.BACKUP_MANAGE),
     ("audit", "/ops/audit", Operation.AUDIT_VERIFY),
+    ("reads", "/ops/reads", Operation.READ_TRAIL_READ),
+    ("alerts", "/ops/alerts", Operation.READ_ALERT_READ),
 )
 """The pages, in the order of their navigation, and the operation each needs."""
 

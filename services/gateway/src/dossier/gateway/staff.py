@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from dossier.core.policy import GRANTS, Operation, Role
 from dossier.gateway import (
     staff_changes,
+    staff_confidentiality,
     staff_destructions,
     staff_dossiers,
     staff_imports,
@@ -40,6 +41,13 @@ SECTIONS: tuple[tuple[str, tuple[tuple[Operation, str, str], ...]], ...] = (
         (
             (Operation.CHANGE_READ, "/staff/changes", "changes"),
             (Operation.DESTRUCTION_READ, "/staff/destructions", "destructions"),
+        ),
+    ),
+    (
+        "confidentiality",
+        (
+            (Operation.CONFIDENTIALITY_READ, "/staff/policy", "policy"),
+            (Operation.TRAINING_STATUS, "/staff/training", "training"),
         ),
     ),
 )
@@ -90,6 +98,7 @@ routes: list[BaseRoute] = [
     *staff_changes.routes,
     *staff_destructions.routes,
     *staff_imports.routes,
+    *staff_confidentiality.routes,
 ]
 for _route in routes:  # pages, not the JSON API that /openapi.json describes
     if isinstance(_route, Route):

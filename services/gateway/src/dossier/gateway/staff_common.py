@@ -56,6 +56,8 @@ def can(account: Account, operation: Operation, branch: str | None) -> bool:
 
 
 def may_invite(account: Account, branch: str) -> bool:
+    if account.actor.masked_only:  # the link opens unmasked pages: not before the policy
+        return False
     return viewing_role(account.actor) in INVITE_ROLES and (
         Role.ADMIN in account.roles or account.actor.covers(branch)
     )

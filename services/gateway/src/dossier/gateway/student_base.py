@@ -24,6 +24,7 @@ SECTIONS = (
     ("changes", "/me/changes"),
     ("notifications", "/me/notifications"),
     ("consents", "/me/consents"),
+    ("reads", "/me/reads"),
     ("destruction", "/me/destruction"),
     ("export", "/me/export"),
     ("feedback", "/me/feedback"),

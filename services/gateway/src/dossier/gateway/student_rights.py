@@ -26,6 +26,7 @@ from dossier.core.contracts.approvals import (
     ListDestructions,
     ListDisclosures,
 )
+from dossier.core.contracts.read_trail import ListMyReads, ReadPage
 from dossier.core.enums import ConsentGiver, ConsentPurpose
 from dossier.gateway.student_base import Student, page, student_of
 from dossier.gateway.web import (
@@ -39,6 +40,7 @@ from dossier.gateway.web import (
 )
 from dossier.messaging.client import RemoteError
 
+READS_PAGE = 50
 FEEDBACK_TOPICS = ("courses", "registration", "changes", "privacy", "other")
 
 
@@ -102,6 +104,33 @@ async def withdraw_consent(request: Request) -> Response:
         shown = refusal(error)
         return await _consents_page(request, student, refused=shown, status_code=error.status)
     return redirect("/me/consents?done=consent_withdrawn")
+
+
+# -- who viewed my record (查阅记录) --------------------------------------------------------------
+
+
+async def reads(request: Request) -> Response:
+    """Who in the school viewed the student's record: role, display name, when, which kinds."""
+    student = student_of(request)
+    before = _instant(request.query_params.get("before", ""))
+    query = ListMyReads(student_number=student.number, before=before, limit=READS_PAGE)
+    found: ReadPage = await send(request, student.actor, query)
+    return page(
+        request,
+        student,
+        "student/reads.html",
+        section="reads",
+        items=found.items,
+        next_before=found.next_before.isoformat() if found.next_before else None,
+    )
+
+
+def _instant(value: str) -> datetime | None:
+    try:
+        at = datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+    return at if at is None or at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 # -- destruction on request --------------------------------------------------------------------
@@ -217,6 +246,7 @@ routes = [
     Route("/me/consents", consents, methods=["GET"]),
     Route("/me/consents", record_consent, methods=["POST"]),
     Route("/me/consents/{consent_id}/withdraw", withdraw_consent, methods=["POST"]),
+    Route("/me/reads", reads, methods=["GET"]),
     Route("/me/destruction", destruction, methods=["GET"]),
     Route("/me/destruction", submit_destruction, methods=["POST"]),
     Route("/me/export", export_page, methods=["GET"]),

@@ -141,6 +141,11 @@ def _session_account(request: Request) -> Account | None:
         return None
     if now - seen >= SEEN_EVERY:
         session[SESSION_SEEN] = now
+    if (
+        account is not None and not account.is_student
+    ):  # 保密承诺: not acknowledged, masked data only
+        renewal = {code: b.policy_renewal_days for code, b in settings.config.branches.items()}
+        account = attrs.evolve(account, policy_due=state.accounts.policy_due(account, renewal))
     return account
 
 

@@ -19,9 +19,15 @@ from dossier.storage.usecases import UseCases
 
 class DossierHandlers(UseCases):
     def get_dossier(self, caller: Caller, query: GetDossier) -> DossierView:
+        """The dossier, masked for the caller's role; what it shows unmasked is recorded in the
+        read trail (查阅记录), committed before the answer leaves."""
         with self.db.unit_of_work() as uow:
             dossier = self._dossier(uow, caller.actor, Operation.DOSSIER_READ, query.student_number)
-        return dossier_view(dossier, Masker(self._rules(dossier.branch), caller.actor))
+            mask = Masker(self._rules(dossier.branch), caller.actor)
+            view = dossier_view(dossier, mask)
+            read = (dossier.branch, dossier.student_number, mask.revealed_groups())
+            self._recorded_reads(caller, [read], uow)
+        return view
 
     def search(self, caller: Caller, query: SearchDossiers) -> SearchResult:
         """By student number, or (blind indexes) by phone, or by name + birth date + phone."""
@@ -56,8 +62,14 @@ class DossierHandlers(UseCases):
                     continue
                 if dossier.branch == branch.code:
                     found.append(dossier)
-        mask = Masker(rules, caller.actor)
-        return SearchResult(items=tuple(dossier_summary(d, mask) for d in found))
+        items = []
+        reads = []
+        for dossier in found:
+            mask = Masker(rules, caller.actor)
+            items.append(dossier_summary(dossier, mask))
+            reads.append((branch.code, dossier.student_number, mask.revealed_groups()))
+        self._recorded_reads(caller, reads)
+        return SearchResult(items=tuple(items))
 
 
 def _checked(rules: BranchRules, kind: FieldKind, path: str, value: str, today: date) -> object:

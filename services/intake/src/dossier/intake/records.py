@@ -180,6 +180,7 @@ class RecordHandlers(UseCases):
                 data = self.documents.get(owner, key, ref.sha256)
             except ObjectNotFound:
                 continue
+            self._recorded_reads(caller, [(dossier.branch, dossier.student_number, ("documents",))])
             return DocumentContent(ref=ref, content=base64.b64encode(data).decode())
         raise NotFound("document", query.sha256)
 

@@ -34,6 +34,7 @@ from dossier.host.runtime import document_store, serve
 from dossier.intake import __doc__ as description
 from dossier.intake.handlers import Intake
 from dossier.intake.imports.importer import Importer
+from dossier.messaging.metrics import ServiceMetrics
 from dossier.messaging.service import ServiceSpec
 from dossier.storage.db import Database
 
@@ -73,9 +74,15 @@ def spec(
 
 async def run(_: Path, config: Config) -> None:
     db = Database.open(config.storage)
+    intake = Intake(db, config.branches, document_store(config.objects))
+    metrics = ServiceMetrics("intake")
+    intake.on_read_alert = lambda alert: metrics.read_alert(alert.branch, alert.rule)
+    intake.seal_in_background = True
+    intake.seal_reads()  # whatever a crash left unsealed
     try:
-        await serve(config, spec(Intake(db, config.branches, document_store(config.objects))), db)
+        await serve(config, spec(intake), db, metrics=metrics)
     finally:
+        intake.stop_sealing()
         db.dispose()
 
 

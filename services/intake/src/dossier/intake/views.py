@@ -60,6 +60,7 @@ def dossier_view(dossier: StudentDossier, mask: Masker) -> DossierView:
         admitted_at=dossier.admitted_at,
         personal=mask.person(dossier.personal),
         guardian=mask.guardian(dossier.guardian),
+        masked_because=mask.masked_because,
         needs=dossier.needs,
         enrolments=tuple(
             EnrolmentView(

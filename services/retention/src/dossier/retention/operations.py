@@ -78,11 +78,18 @@ class Operations(UseCases):
     def verify_audit(self, caller: Caller, query: VerifyAudit) -> AuditCheck:
         self._require(caller.actor, Operation.AUDIT_VERIFY, query.branch)
         report = self.db.verify_audit(query.branch)
+        reads = self.db.verify_read_trail(query.branch)
         return AuditCheck(
             ok=report.ok,
             entries=dict(report.branches),
             breaks=tuple(
                 ChainBreakView(branch=b.branch, seq=b.seq, entry_id=b.entry_id, problem=b.problem)
                 for b in report.breaks
+            ),
+            read_trail_ok=reads.ok,
+            read_trail_entries=dict(reads.branches),
+            read_trail_breaks=tuple(
+                ChainBreakView(branch=b.branch, seq=b.seq, entry_id=b.entry_id, problem=b.problem)
+                for b in reads.breaks
             ),
         )

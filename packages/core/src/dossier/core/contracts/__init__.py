@@ -1,7 +1,8 @@
 """Every endpoint of Dossier's bus, declared once (`Contract`), and the catalogue of them all.
 
-``dossier.core.contracts.intake``, ``.approvals`` and ``.retention`` hold each
-service's requests, views and contract table; `CATALOGUE` joins them. A new
+``dossier.core.contracts.intake``, ``.approvals`` (with ``.confidentiality``, also
+answered by approvals) and ``.retention`` hold each service's requests, views and
+contract table; `CATALOGUE` joins them. A new
 endpoint is a request type, a view, one line in its service's table, and a
 handler: the service's endpoint list, the client's routing, the JSON Schemas,
 the AsyncAPI document, the access matrix and the docs' tables follow from it.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from dossier.core.contracts import approvals, intake, retention
+from dossier.core.contracts import approvals, confidentiality, intake, read_trail, retention
 from dossier.core.contracts.base import Contract
 
 
@@ -47,7 +48,15 @@ class Catalogue:
         return tuple(dict.fromkeys(c.service for c in self.contracts))
 
 
-CATALOGUE = Catalogue((*intake.CONTRACTS, *approvals.CONTRACTS, *retention.CONTRACTS))
+CATALOGUE = Catalogue(
+    (
+        *intake.CONTRACTS,
+        *approvals.CONTRACTS,
+        *confidentiality.CONTRACTS,
+        *read_trail.CONTRACTS,
+        *retention.CONTRACTS,
+    )
+)
 """Every endpoint Dossier's services answer."""
 
 __all__ = ["CATALOGUE", "Catalogue", "Contract"]

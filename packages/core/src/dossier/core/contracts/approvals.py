@@ -33,6 +33,7 @@ from dossier.core.commands import (
 )
 from dossier.core.contracts.base import ATTACHMENT_MAX_BYTES, Contract, Declare
 from dossier.core.contracts.intake import StatusLine
+from dossier.core.contracts.read_trail import ReadLine
 from dossier.core.enums import (
     ChangeStatus,
     ConsentGiver,
@@ -473,6 +474,8 @@ class DossierExport:
     documents: tuple[ExportedDocument, ...]
     missing_documents: tuple[DocumentRef, ...] = ()
     """Documents on record whose content could not be found in the object store."""
+    reads: tuple[ReadLine, ...] = ()
+    """Who in the school viewed the record (查阅记录), newest first, as the student sees it."""
 
 
 # -- views: feedback ------------------------------------------------------------------------

@@ -276,6 +276,9 @@ class DossierView:
     documents: tuple[DocumentRef, ...]
     history: tuple[StatusLine, ...]
     version: int
+    masked_because: str | None = None
+    """Why personal values are masked for this caller beyond their role's masking:
+    ``policy_not_acknowledged`` (the branch's confidentiality policy is not acknowledged)."""
 
 
 @frozen(kw_only=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
-from attrs import frozen
+from attrs import field, frozen
 
 from dossier.core.contracts.base import Contract, Declare
 from dossier.core.enums import FindingStatus, ReviewRunStatus, Severity
@@ -299,7 +299,8 @@ class VerifyBackup:
 
 @frozen(kw_only=True)
 class VerifyAudit:
-    """Walk the audit chains (one branch, or all) and report the first break of each."""
+    """Walk the audit chains and the read trail's (one branch, or all) and report the first
+    break of each."""
 
     type: ClassVar[str] = "audit.verify"
     branch: str | None = None
@@ -346,6 +347,10 @@ class AuditCheck:
     ok: bool
     entries: dict[str, int]
     breaks: tuple[ChainBreakView, ...]
+    read_trail_ok: bool = True
+    """The read trail's chains (查阅记录), checked beside the audit log's."""
+    read_trail_entries: dict[str, int] = field(factory=dict)
+    read_trail_breaks: tuple[ChainBreakView, ...] = ()
 
 
 # -- the endpoints ---------------------------------------------------------------------------

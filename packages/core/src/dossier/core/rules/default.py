@@ -37,7 +37,14 @@ from dossier.core.enums import (
     StudentStatus,
 )
 from dossier.core.errors import Problem
-from dossier.core.hookspecs import Delivery, FieldCheck, FieldKind, Notice, hookimpl
+from dossier.core.hookspecs import (
+    Delivery,
+    FieldCheck,
+    FieldKind,
+    Notice,
+    StaffNotice,
+    hookimpl,
+)
 from dossier.core.messages import Templates
 from dossier.core.policy import Role
 from dossier.core.records import (
@@ -418,6 +425,12 @@ _MASKS: Mapping[FieldKind, Callable[[str], str]] = {
 }
 
 
+def default_mask(kind: FieldKind, value: str) -> str:
+    """``value`` masked by the default mask of its kind (free text and unknown kinds as is)."""
+    mask = _MASKS.get(kind)
+    return value if mask is None or not value else mask(value)
+
+
 @hookimpl
 def dossier_mask_value(branch: Branch, kind: FieldKind, value: str, role: Role) -> str | None:
     """Mask ``value`` for roles outside `UNMASKED_ROLES`; None (shown as is) otherwise.
@@ -495,6 +508,29 @@ def dossier_notify_student(
         return None
     template = NOTICE_TEMPLATES[_notice_template(notice)][branch.locale]
     text = template.format(student_number=notice.student_number, token=notice.token or "")
+    return Delivery(channel=OUTBOX, text=text)
+
+
+STAFF_NOTICE_TEMPLATES: Mapping[str, Mapping[Locale, str]] = {
+    "read_alert": {
+        Locale.ZH_CN: "查阅异常提醒：{actor} 在 {window} 触发规则 {rule}"
+        "（{count}，阈值 {threshold}）。请在“查阅异常”页面查看。",
+        Locale.EN: "Read alert: {actor} crossed the rule {rule} in {window} ({count}, threshold "
+        "{threshold}). See the read alerts page.",
+    },
+}
+
+
+@hookimpl
+def dossier_notify_staff(
+    branch: Branch, notice: StaffNotice, channels: Sequence[str]
+) -> Delivery | None:
+    """Queue the notice in the branch's staff outbox (kept with the alert), in its locale."""
+    if OUTBOX not in channels or notice.kind not in STAFF_NOTICE_TEMPLATES:
+        return None
+    params = {"actor": "", "window": "", "rule": "", "count": "", "threshold": ""}
+    params.update(notice.params)
+    text = STAFF_NOTICE_TEMPLATES[notice.kind][branch.locale].format(**params)
     return Delivery(channel=OUTBOX, text=text)
 
 

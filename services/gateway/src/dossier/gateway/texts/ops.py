@@ -253,4 +253,68 @@ _RECORDS: Mapping[str, Mapping[Locale, str]] = {
     "ops.audit.problem": {EN: "Problem", ZH: "问题"},
 }
 
-TEXT: Mapping[str, Mapping[Locale, str]] = {**_COMMON, **_REVIEWS, **_RECORDS}
+_READS: Mapping[str, Mapping[Locale, str]] = {
+    "ops.nav.reads": {EN: "Read trail", ZH: "查阅记录"},
+    "ops.nav.alerts": {EN: "Read alerts", ZH: "查阅异常"},
+    "ops.index.reads": {
+        EN: "Who saw a student's unmasked data: per student or per staff member.",
+        ZH: "谁查阅了学员的未脱敏信息：按学员或按员工查看。",
+    },
+    "ops.index.alerts": {
+        EN: "Reading that crossed a branch threshold; acknowledge it with a comment.",
+        ZH: "超出校区阈值的查阅行为；审计员可填写意见后确认。",
+    },
+    "ops.reads.title": {EN: "Read trail", ZH: "查阅记录"},
+    "ops.reads.intro": {
+        EN: "Every request that showed a student's personal data unmasked, or their documents: "
+        "who, when, which kinds of data (never the values), through which channel.",
+        ZH: "每次显示学员未脱敏个人信息或档案文件的请求："
+        "查阅人、时间、数据类别（不含具体内容）、渠道。",
+    },
+    "ops.reads.staff": {EN: "Staff member", ZH: "员工"},
+    "ops.reads.at": {EN: "When", ZH: "时间"},
+    "ops.reads.roles": {EN: "Roles", ZH: "角色"},
+    "ops.reads.kinds": {EN: "Data", ZH: "数据类别"},
+    "ops.reads.channel": {EN: "Channel", ZH: "渠道"},
+    "ops.reads.none": {EN: "No recorded read.", ZH: "暂无查阅记录。"},
+    "ops.reads.kind.personal": {EN: "personal details", ZH: "个人信息"},
+    "ops.reads.kind.contact": {EN: "contact details", ZH: "联系方式"},
+    "ops.reads.kind.id_document": {EN: "ID document", ZH: "证件信息"},
+    "ops.reads.kind.documents": {EN: "documents", ZH: "档案文件"},
+    "ops.reads.kind.export": {EN: "export", ZH: "导出"},
+    "ops.reads.kind.disclosure": {EN: "disclosure", ZH: "对外提供"},
+    "ops.alerts.title": {EN: "Read alerts", ZH: "查阅异常提醒"},
+    "ops.alerts.intro": {
+        EN: "Raised when a staff member's reading crosses the branch's thresholds: distinct "
+        "dossiers per hour or per day, reads outside opening hours, bulk exports.",
+        ZH: "员工的查阅行为超出校区阈值时产生："
+        "每小时或每天查阅的不同档案数、非营业时间查阅、批量导出。",
+    },
+    "ops.alerts.all": {EN: "Show all", ZH: "显示全部"},
+    "ops.alerts.open_only": {EN: "Show open ones only", ZH: "仅显示未处理"},
+    "ops.alerts.raised_at": {EN: "Raised", ZH: "产生时间"},
+    "ops.alerts.rule": {EN: "Rule", ZH: "规则"},
+    "ops.alerts.window": {EN: "Period", ZH: "时段"},
+    "ops.alerts.count": {EN: "Count / threshold", ZH: "次数 / 阈值"},
+    "ops.alerts.state": {EN: "State", ZH: "状态"},
+    "ops.alerts.open": {EN: "open", ZH: "未处理"},
+    "ops.alerts.acknowledged": {EN: "acknowledged by {by}, {at}", ZH: "{by}已于{at}确认"},
+    "ops.alerts.comment": {EN: "Comment", ZH: "意见"},
+    "ops.alerts.acknowledge": {EN: "Acknowledge", ZH: "确认"},
+    "ops.alerts.none": {EN: "No alert.", ZH: "暂无提醒。"},
+    "ops.alerts.rule.reads_per_hour": {EN: "dossiers per hour", ZH: "每小时查阅档案数"},
+    "ops.alerts.rule.reads_per_day": {EN: "dossiers per day", ZH: "每天查阅档案数"},
+    "ops.alerts.rule.after_hours": {EN: "outside opening hours", ZH: "非营业时间查阅"},
+    "ops.alerts.rule.exports_per_hour": {EN: "bulk export", ZH: "批量导出"},
+    "ops.done.alert_acknowledged": {EN: "The alert is acknowledged.", ZH: "该提醒已确认。"},
+    "ops.audit.read_trail_intact": {
+        EN: "The read trail is intact ({count} sealed entries).",
+        ZH: "查阅记录链完整（已封存{count}条）。",
+    },
+    "ops.audit.read_trail_broken": {
+        EN: "The read trail is broken in {count} place(s).",
+        ZH: "查阅记录链有{count}处断裂。",
+    },
+}
+
+TEXT: Mapping[str, Mapping[Locale, str]] = {**_COMMON, **_REVIEWS, **_RECORDS, **_READS}

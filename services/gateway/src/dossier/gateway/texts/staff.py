@@ -451,6 +451,94 @@ _VOCABULARIES = {
     "staff.action.dossier.exported": _t("copy exported", "导出个人信息副本"),
 }
 
+_CONFIDENTIALITY = {
+    "staff.policy.notice": _t(
+        "You have not acknowledged the current confidentiality policy of {branches}: until you "
+        "do, personal data is shown masked and documents cannot be opened.",
+        "您尚未确认{branches}现行的保密承诺：确认之前，个人信息均以脱敏方式显示，且不能查看文件。",
+    ),
+    "staff.policy.notice_link": _t("Read and acknowledge the policy", "阅读并确认保密承诺"),
+    "staff.dossier.masked.policy_not_acknowledged": _t(
+        "Masked: you have not acknowledged the branch's current confidentiality policy.",
+        "已脱敏：您尚未确认本校区现行的保密承诺。",
+    ),
+    "staff.policy.title": _t("Confidentiality policy", "保密承诺"),
+    "staff.policy.version": _t("Version {version}, published {at}.", "第{version}版，发布于{at}。"),
+    "staff.policy.other_language": _t("Chinese text", "英文文本"),
+    "staff.policy.due": _t(
+        "Please read the policy and acknowledge it. It is asked again for each new version "
+        "and every {days} days.",
+        "请阅读并确认本保密承诺。每次发布新版本以及每{days}天需重新确认。",
+    ),
+    "staff.policy.acknowledge": _t(
+        "I have read version {version} and will abide by it", "我已阅读第{version}版并承诺遵守"
+    ),
+    "staff.policy.acknowledged": _t(
+        "You acknowledged version {version} on {at}; it is asked again after {days} days or "
+        "with a new version.",
+        "您已于{at}确认第{version}版；{days}天后或发布新版本时需重新确认。",
+    ),
+    "staff.policy.acknowledged_flash": _t(
+        "Thank you: version {version} acknowledged.", "已确认第{version}版保密承诺。"
+    ),
+    "staff.policy.none": _t(
+        "No confidentiality policy has been published for this branch, so none needs to be "
+        "acknowledged: staff see data as their role allows. The branch manager publishes one.",
+        "本校区尚未发布保密承诺，因此无需确认：员工按其角色查看数据。由校区负责人发布。",
+    ),
+    "staff.policy.publish_link": _t("Publish a new version", "发布新版本"),
+    "staff.policy.publish_title": _t("Publish the confidentiality policy", "发布保密承诺"),
+    "staff.policy.publish_hint": _t(
+        "A new version must be acknowledged again by every member of staff of the branch; "
+        "until they do, they see masked data only.",
+        "发布新版本后，本校区全体员工须重新确认；确认之前只能查看脱敏数据。",
+    ),
+    "staff.policy.text_zh": _t("Text in Chinese", "中文文本"),
+    "staff.policy.text_en": _t("Text in English", "英文文本"),
+    "staff.policy.publish": _t("Publish", "发布"),
+    "staff.policy.published_flash": _t("Version {version} published.", "第{version}版已发布。"),
+    "staff.training.title": _t(
+        "Confidentiality training and acknowledgements", "保密培训与承诺确认"
+    ),
+    "staff.training.current": _t(
+        "Current policy: version {version}; acknowledgements and training hold {days} days.",
+        "现行保密承诺：第{version}版；确认与培训的有效期为{days}天。",
+    ),
+    "staff.training.csv": _t("Download as CSV", "下载 CSV"),
+    "staff.training.column.actor": _t("Staff", "员工"),
+    "staff.training.column.roles": _t("Roles", "角色"),
+    "staff.training.column.acknowledged_version": _t("Version acknowledged", "已确认版本"),
+    "staff.training.column.acknowledged_at": _t("Acknowledged at", "确认时间"),
+    "staff.training.column.policy_due": _t("Acknowledgement due", "需确认"),
+    "staff.training.column.last_training": _t("Last training", "最近培训"),
+    "staff.training.column.training_due": _t("Training due", "需培训"),
+    "staff.training.no_staff": _t("No staff accounts for this branch.", "本校区没有员工账户。"),
+    "staff.training.sessions": _t("Training sessions", "培训记录"),
+    "staff.training.empty": _t("No training recorded yet.", "尚无培训记录。"),
+    "staff.training.record": _t("Record a training session", "登记培训"),
+    "staff.training.topic": _t("Topic", "主题"),
+    "staff.training.held_on": _t("Date", "日期"),
+    "staff.training.trainer": _t("Trainer", "培训人"),
+    "staff.training.attendees": _t("Attendees", "参加人员"),
+    "staff.training.other_attendees": _t(
+        "Other attendees (one staff id per line)", "其他参加人员（每行一个员工账号）"
+    ),
+    "staff.training.materials": _t("Materials", "培训材料"),
+    "staff.training.materials_hint": _t(
+        "Materials (one title or link per line)", "培训材料（每行一个标题或链接）"
+    ),
+    "staff.training.recorded_flash": _t("Training recorded.", "培训已登记。"),
+    "staff.console.confidentiality": _t("Confidentiality", "保密"),
+    "staff.console.link.policy": _t("Confidentiality policy", "保密承诺"),
+    "staff.console.about.policy": _t(
+        "Read and acknowledge your branch's policy", "阅读并确认本校区的保密承诺"
+    ),
+    "staff.console.link.training": _t("Training and acknowledgements", "保密培训与确认情况"),
+    "staff.console.about.training": _t(
+        "Who has acknowledged, who was trained, who is due", "谁已确认、谁已培训、谁需要补做"
+    ),
+}
+
 _VOCABULARY: Mapping[str, Mapping[Locale, str]] = {
     **field_labels("staff.field.", CHANGEABLE),
     **term_labels("staff.doc_kind.", DocumentKind),
@@ -467,5 +555,6 @@ TEXT: Mapping[str, Mapping[Locale, str]] = {
     **_CHANGES,
     **_DESTRUCTIONS,
     **_IMPORTS,
+    **_CONFIDENTIALITY,
     **_VOCABULARIES,
 }

@@ -16,6 +16,7 @@ _NAV: Mapping[str, Mapping[Locale, str]] = {
     "student.nav.changes": {EN: "Change requests", ZH: "信息变更"},
     "student.nav.notifications": {EN: "Notifications", ZH: "通知"},
     "student.nav.consents": {EN: "Consents", ZH: "授权同意"},
+    "student.nav.reads": {EN: "Who viewed my record", ZH: "档案查阅记录"},
     "student.nav.destruction": {EN: "Destroy my data", ZH: "资料销毁"},
     "student.nav.export": {EN: "Download my data", ZH: "下载我的资料"},
     "student.nav.feedback": {EN: "Feedback", ZH: "意见反馈"},
@@ -227,6 +228,19 @@ _RIGHTS: Mapping[str, Mapping[Locale, str]] = {
     "student.disclosures.none": {EN: "Nobody.", ZH: "无。"},
     "student.disclosures.at": {EN: "When", ZH: "时间"},
     "student.disclosures.recipient": {EN: "Recipient", ZH: "接收方"},
+    "student.reads.title": {EN: "Who viewed my record", ZH: "谁查阅了我的档案"},
+    "student.reads.intro": {
+        EN: "Every time someone at the school saw your personal details unmasked or opened "
+        "your documents: who (their role and name), when, and which kind of data.",
+        ZH: "学校人员每次查看您未脱敏的个人信息或打开您的档案文件，都会记录："
+        "查阅人（角色与名称）、时间、数据类别。",
+    },
+    "student.reads.at": {EN: "When", ZH: "时间"},
+    "student.reads.viewer": {EN: "Who", ZH: "查阅人"},
+    "student.reads.role": {EN: "Role", ZH: "角色"},
+    "student.reads.kinds": {EN: "Data", ZH: "数据类别"},
+    "student.reads.none": {EN: "Nobody yet.", ZH: "暂无查阅记录。"},
+    "student.reads.older": {EN: "Older", ZH: "更早的记录"},
     "student.destruction.title": {EN: "Destruction of my data", ZH: "资料销毁"},
     "student.destruction.intro": {
         EN: "Once your studies are completed or you have withdrawn, you may ask the school to "
