@@ -15,7 +15,9 @@ import resource
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 def arguments(description: str) -> argparse.Namespace:
@@ -106,3 +108,26 @@ def report(figures: Sequence[Figure]) -> None:
     print(f"peak memory: {peak_rss_mb()} MiB")
     for f in figures:
         print(json.dumps(f.as_json(), ensure_ascii=False))
+
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def bench_database(folder: Path) -> AbstractContextManager[str]:
+    """A throwaway PostgreSQL database (``DOSSIER_BENCH_POSTGRES_URL``, else this machine's),
+    or SQLite in ``folder`` when no PostgreSQL answers."""
+    import os
+
+    import sqlalchemy
+
+    url = os.environ.get("DOSSIER_BENCH_POSTGRES_URL", DEFAULT_PG)
+    try:
+        engine = sqlalchemy.create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except sqlalchemy.exc.OperationalError:
+        return nullcontext(f"sqlite:///{folder}/bench.db")
+    from tests.support.postgres import throwaway_database
+
+    return throwaway_database(url)

@@ -17,21 +17,17 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import os
 import secrets
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._harness import Figure, arguments, percentile, report
+from bench._harness import Figure, arguments, bench_database, percentile, report
 from dossier.core import wire
 from dossier.core.branch import Branch
 from dossier.core.caller import Caller
@@ -48,21 +44,6 @@ from tests.support.nats import BusServer, bus_server, sign_in
 from tests.support.stack import Stack, stack
 
 IN_FLIGHT = 64
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def _database(folder: Path) -> AbstractContextManager[str]:
-    url = os.environ.get("DOSSIER_BENCH_POSTGRES_URL", DEFAULT_PG)
-    try:
-        engine = sqlalchemy.create_engine(url, connect_args={"connect_timeout": 3})
-        with engine.connect():
-            pass
-        engine.dispose()
-    except sqlalchemy.exc.OperationalError:
-        return nullcontext(f"sqlite:///{folder}/bench.db")
-    from tests.support.postgres import throwaway_database
-
-    return throwaway_database(url)
 
 
 async def _drive(count: int, call: Callable[[int], Awaitable[None]]) -> tuple[float, list[float]]:
@@ -153,7 +134,7 @@ def import_file(rows: int) -> bytes:
 def import_rate(folder: Path, rows: int) -> tuple[float, str]:
     """Rows per second of the bulk import of a CSV (in process, the path ``import.start`` runs)."""
     data = import_file(rows)
-    with _database(folder) as url:
+    with bench_database(folder) as url:
         upgrade(url)
         db = Database(url, MasterKey.generate())
         store = LocalObjectStore(folder / "import-objects")
@@ -186,7 +167,7 @@ def main() -> None:
         server = bus_server(folder / "nats")
         server.start()
         try:
-            with _database(folder) as url:
+            with bench_database(folder) as url:
                 upgrade(url)
                 with stack(folder / "home", url, server) as running:
                     for index in range(instances):

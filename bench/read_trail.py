@@ -19,20 +19,18 @@ after-hours rule (one alert per officer and day) does not colour the figure.
 
 from __future__ import annotations
 
-import os
 import random
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import sqlalchemy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._harness import Figure, arguments, percentile, report
+from bench._harness import Figure, arguments, bench_database, percentile, report
 from dossier.core.branch import Branch
 from dossier.core.caller import Caller
 from dossier.core.contracts.intake import GetDossier
@@ -47,21 +45,6 @@ from dossier.storage.schema import read_trail
 from tests.reliability.faults import admit_students
 
 THREADS = 8
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def _database(folder: Path) -> AbstractContextManager[str]:
-    url = os.environ.get("DOSSIER_BENCH_POSTGRES_URL", DEFAULT_PG)
-    try:
-        engine = sqlalchemy.create_engine(url, connect_args={"connect_timeout": 3})
-        with engine.connect():
-            pass
-        engine.dispose()
-    except sqlalchemy.exc.OperationalError:
-        return nullcontext(f"sqlite:///{folder}/bench.db")
-    from tests.support.postgres import throwaway_database
-
-    return throwaway_database(url)
 
 
 def _phase(intake: Intake, numbers: list[str], reads: int, seed: int) -> tuple[float, list[float]]:
@@ -95,7 +78,7 @@ def main() -> None:
     students = 500 if args.quick else 5_000
     reads = 1_000 if args.quick else 6_000
     branches = {"SH01": Branch(code="SH01", name="Bench", opens_at_hour=0, closes_at_hour=24)}
-    with tempfile.TemporaryDirectory() as tmp, _database(Path(tmp)) as url:
+    with tempfile.TemporaryDirectory() as tmp, bench_database(Path(tmp)) as url:
         upgrade(url)
         db = Database(url, MasterKey.generate())
         try:

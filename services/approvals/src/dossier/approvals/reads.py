@@ -79,30 +79,28 @@ def alert_view(alert: ReadAlert) -> ReadAlertView:
 class ReadTrailHandlers(UseCases):
     def list_my_reads(self, caller: Caller, query: ListMyReads) -> ReadPage:
         """Who in the school viewed the student's record: role, display name, when."""
-        page_limit(query.limit)
-
-        def work(uow: UnitOfWork) -> ReadPage:
-            dossier = self._dossier(
-                uow, caller.actor, Operation.READ_TRAIL_OWN, query.student_number
-            )
-            entries = uow.reads.for_student(
-                dossier.student_number, before=query.before, limit=query.limit + 1
-            )
-            return _page(entries, query.limit, for_student=True)
-
-        return self._reading(work)
+        return self._student_reads(caller, query, Operation.READ_TRAIL_OWN, for_student=True)
 
     def list_student_reads(self, caller: Caller, query: ListStudentReads) -> ReadPage:
+        """One student's read trail, as an auditor sees it (who, roles, what, channel)."""
+        return self._student_reads(caller, query, Operation.READ_TRAIL_READ, for_student=False)
+
+    def _student_reads(
+        self,
+        caller: Caller,
+        query: ListMyReads | ListStudentReads,
+        operation: Operation,
+        *,
+        for_student: bool,
+    ) -> ReadPage:
         page_limit(query.limit)
 
         def work(uow: UnitOfWork) -> ReadPage:
-            dossier = self._dossier(
-                uow, caller.actor, Operation.READ_TRAIL_READ, query.student_number
-            )
+            dossier = self._dossier(uow, caller.actor, operation, query.student_number)
             entries = uow.reads.for_student(
                 dossier.student_number, before=query.before, limit=query.limit + 1
             )
-            return _page(entries, query.limit, for_student=False)
+            return _page(entries, query.limit, for_student=for_student)
 
         return self._reading(work)
 
