@@ -92,6 +92,22 @@ def test_an_officers_read_is_shown_to_the_student_and_the_auditor(
         approvals.list_student_reads(DESK, ListStudentReads(student_number=number))
 
 
+def test_the_trail_of_a_destroyed_student_stays_readable_by_auditors(
+    intake: Intake, approvals: Approvals, db: Database
+) -> None:
+    """The entries hold no value, so destruction keeps them (the certificate says so), and
+    an auditor still reads them; nobody else learns the student existed."""
+    number = admit_student(db)
+    intake.get_dossier(OFFICER, GetDossier(student_number=number))
+    with db.unit_of_work() as uow:
+        uow.shred(number, certificate_id="cert-1", actor="operator-1")
+        uow.commit()
+    (seen,) = approvals.list_student_reads(AUDITOR, ListStudentReads(student_number=number)).items
+    assert seen.student_number == number
+    with pytest.raises(AccessDenied):
+        approvals.list_student_reads(DESK, ListStudentReads(student_number=number))
+
+
 def test_a_masked_read_by_a_clerk_and_the_students_own_are_not_recorded(
     intake: Intake, approvals: Approvals, db: Database
 ) -> None:

@@ -96,10 +96,13 @@ class ReadTrailHandlers(UseCases):
         page_limit(query.limit)
 
         def work(uow: UnitOfWork) -> ReadPage:
-            dossier = self._dossier(uow, caller.actor, operation, query.student_number)
-            entries = uow.reads.for_student(
-                dossier.student_number, before=query.before, limit=query.limit + 1
-            )
+            number = query.student_number
+            tombstone = None if for_student else uow.students.tombstone(number)
+            if tombstone is None:
+                self._dossier(uow, caller.actor, operation, number)
+            else:  # destroyed: the trail is kept (it holds no value), and auditors still read it
+                hide_unless(caller.actor, operation, tombstone.branch, "student", number)
+            entries = uow.reads.for_student(number, before=query.before, limit=query.limit + 1)
             return _page(entries, query.limit, for_student=for_student)
 
         return self._reading(work)
