@@ -7,8 +7,9 @@ call), on a throwaway PostgreSQL database (``DOSSIER_BENCH_POSTGRES_URL``, else
 the local server at 127.0.0.1:5432/test; SQLite when neither answers): N admitted
 students, 8 enrolment officers in 8 threads opening dossiers at random. Each
 read shows the officer the unmasked personal data, so with the trail on every
-read writes its entry — chained under its branch's head lock — and checks the
-misuse thresholds, in its own transaction, before it answers.
+read inserts its entry in its own transaction before it answers; the service's
+sealer thread chains the entries under the branch's head lock and checks the
+misuse thresholds just after (`ReadSealer`), in this process as in a service.
 
 The phases alternate (off, on, off, on) in the same run so both see the same
 database and the same machine; the figure is the sum of each. The switch is
