@@ -22,10 +22,12 @@ import pytest
 import sqlalchemy
 from sqlalchemy import inspect
 
+from dossier.approvals.handlers import Approvals
 from dossier.core import events as core_events
 from dossier.core.branch import Branch
 from dossier.core.caller import Caller
 from dossier.core.commands import ReviewRegistration
+from dossier.core.contracts.confidentiality import RecordTraining, TrainingFile
 from dossier.core.contracts.intake import AddDocument
 from dossier.core.enums import Decision, DocumentKind
 from dossier.core.events import ALL_EVENTS, DomainEvent
@@ -202,11 +204,14 @@ def test_every_event_class_is_mapped_and_carries_no_personal_value() -> None:
 BRANCHES = {"SH01": Branch(code="SH01", name="上海一校")}
 DESK = Actor(id="desk-1", roles={Role.FRONT_DESK}, branches={"SH01"})
 OFFICER = Actor(id="officer-1", roles={Role.ENROLMENT_OFFICER}, branches={"SH01"})
+MANAGER = Actor(id="approver-1", roles={Role.APPROVER}, branches={"SH01"})
 
 
 def test_every_object_the_code_writes_matches_a_prefix_of_the_map(tmp_path: Path) -> None:
-    """Registrations and dossiers with documents, a backup, a ledger entry: all classified."""
+    """Registrations and dossiers with documents, a training material, a backup, a ledger entry:
+    all classified."""
     assert documents_module._student_prefix("SH01-26-000001-X") == "students/SH01-26-000001-X/"
+    assert documents_module.MATERIAL_PREFIX == "training/"
     assert (backups_module.PREFIX, backups_module.MANIFEST, ledger.PREFIX) == (
         "backups/",
         "manifest.json",
@@ -236,6 +241,23 @@ def test_every_object_the_code_writes_matches_a_prefix_of_the_map(tmp_path: Path
                 kind=DocumentKind.PAYMENT_RECEIPT,
                 media_type="application/pdf",
                 content=base64.b64encode(b"%PDF-1.4 receipt").decode(),
+            ),
+        )
+        Approvals(db, BRANCHES, DocumentStore(store, buckets["documents"])).record_training(
+            Caller(MANAGER),
+            RecordTraining(
+                branch="SH01",
+                topic="保密培训",
+                held_on=date(2026, 3, 1),
+                trainer="李老师",
+                attendees=("officer-1",),
+                files=(
+                    TrainingFile(
+                        name="slides.pdf",
+                        media_type="application/pdf",
+                        content=base64.b64encode(b"%PDF-1.4 slides").decode(),
+                    ),
+                ),
             ),
         )
         Backups(

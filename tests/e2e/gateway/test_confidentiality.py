@@ -162,3 +162,66 @@ def test_training_records_the_status_and_the_csv(site: Site) -> None:
     seen = auditor.get("/staff/training?branch=SH01")
     assert seen.status_code == 200
     assert 'id="record"' not in seen.text
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32 + b"e2e-training-slide"
+PDF = b"%PDF-1.7\n" + b"e2e-handout " * 40
+
+
+def test_training_material_files_are_uploaded_with_the_form_and_downloaded(site: Site) -> None:
+    manager = signed_in(site, site.staff("manager-files", Role.APPROVER))
+    if 'id="policy-none"' in manager.get("/staff/policy?branch=SH01").text:
+        assert _publish(manager, "保密", "Confidential").status_code == 303
+    site.staff("officer-files", Role.ENROLMENT_OFFICER)
+    page = manager.get("/staff/training?branch=SH01&lang=en")
+    assert 'enctype="multipart/form-data"' in page.text
+    assert re.search(r'<input id="record-files" name="files" type="file" multiple', page.text)
+    fields = {
+        "csrf": csrf_of(page),
+        "branch": "SH01",
+        "topic": "材料培训",
+        "held_on": "2026-11-21",
+        "trainer": "王老师",
+        "attendees": "web:officer-files",
+    }
+
+    script = b"#!/bin/sh\necho hello\n"
+    for lang, words in (("en", "Material file 1"), ("zh-CN", "第 1 个培训材料文件")):
+        refused = manager.post(
+            f"/staff/training?lang={lang}",
+            data={**fields, "idempotency_key": _key(page)},
+            files=[("files", ("slides.png", script, "image/png"))],
+        )
+        assert refused.status_code == 400, refused.text
+        assert 'data-field="files[0].content"' in refused.text
+        assert words in refused.text
+
+    recorded = manager.post(
+        "/staff/training",
+        data={**fields, "idempotency_key": _key(page)},
+        files=[
+            ("files", ("slides.png", PNG, "image/png")),
+            ("files", ("handout.pdf", PDF, "application/pdf")),
+        ],
+    )
+    assert recorded.status_code == 303, recorded.text
+    page = manager.get("/staff/training?branch=SH01&lang=en")
+    found = re.findall(r'<a class="material" href="([^"]+)"[^>]*>([^<]+)</a>', page.text)
+    links = {name: href.replace("&amp;", "&") for href, name in found}
+    assert set(links) >= {"slides.png", "handout.pdf"}, page.text
+    auditor = signed_in(site, site.staff("auditor-files", Role.AUDITOR))
+    for name, data, media_type in (
+        ("slides.png", PNG, "image/png"),
+        ("handout.pdf", PDF, "application/pdf"),
+    ):
+        for reader in (manager, auditor):
+            got = reader.get(links[name])
+            assert got.status_code == 200, got.text
+            assert got.content == data
+            assert got.headers["content-type"].startswith(media_type)
+            assert got.headers["content-disposition"] == f'attachment; filename="{name}"'
+
+    officer = signed_in(site, "officer-files")  # no training.status: no files either
+    assert officer.get(links["slides.png"]).status_code == 403
+    missing = links["slides.png"].rsplit("/", 1)[0] + "/no-such-file?branch=SH01"
+    assert manager.get(missing).status_code == 404

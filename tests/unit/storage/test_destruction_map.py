@@ -37,10 +37,12 @@ UNLINKED_FREE_TEXT = {
     ("training_sessions", "topic"),
     ("training_sessions", "trainer"),
     ("training_sessions", "materials"),
+    ("training_materials", "name"),
 }
 """Free text no row of which belongs to one student: a reviewer's note on a branch's run, an
 auditor's comment on a misuse alert (about a staff member's reading), the branch's
-confidentiality policy and its staff training records (保密承诺与培训)."""
+confidentiality policy and its staff training records (保密承诺与培训), their material
+files' names among them."""
 
 KEPT_KINDS = {
     Kind.PSEUDONYMOUS_ID,

@@ -268,6 +268,16 @@ FIELD_LABELS: Templates = {
     "field.attendees[]": _t("attendee {n}", "第 {n} 位参训人员"),
     "field.materials": _t("materials", "培训材料"),
     "field.materials[]": _t("material {n}", "第 {n} 份培训材料"),
+    "field.files": _t("material files", "培训材料文件"),
+    "field.files[]": _t("material file {n}", "第 {n} 个培训材料文件"),
+    "field.files[].name": _t("name of material file {n}", "第 {n} 个培训材料文件的文件名"),
+    "field.files[].media_type": _t(
+        "file type of material file {n}", "第 {n} 个培训材料文件的文件类型"
+    ),
+    "field.files[].content": _t("material file {n}", "第 {n} 个培训材料文件"),
+    "field.files[].sha256": _t("material file {n}", "第 {n} 个培训材料文件"),
+    "field.training_id": _t("training session", "培训记录"),
+    "field.document_id": _t("material file", "培训材料文件"),
 }
 """The label each field path shows on its form (``field.<path>``, list indexes as ``[]`` and
 ``{n}`` for the position counted from one)."""

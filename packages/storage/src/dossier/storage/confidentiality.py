@@ -5,7 +5,9 @@ approvals service publishes, acknowledges and records training through these;
 the gateway asks `due_branches` when it mints a staff token, so a staff member
 who has not acknowledged their branch's current policy works with masked data
 only. Nothing here is about a student: actor ids, branch codes, versions, the
-policy texts, training topics, trainers and references to materials.
+policy texts, training topics, trainers, references to materials, and the
+material files' names, types, sizes and digests (the files themselves are in
+the document store, `dossier.storage.documents.DocumentStore.put_material`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dossier.storage.schema import (
     confidentiality_policies,
     policy_acknowledgements,
     training_attendees,
+    training_materials,
     training_sessions,
 )
 from dossier.storage.schema import (
@@ -31,6 +34,7 @@ from dossier.storage.schema import (
 __all__ = [
     "STAFF_ACTOR_PREFIX",
     "Acknowledgement",
+    "Material",
     "Policy",
     "StaffMember",
     "Training",
@@ -42,6 +46,7 @@ __all__ = [
     "last_acknowledgement",
     "last_acknowledgements",
     "last_trainings",
+    "material",
     "publish",
     "record_training",
     "staff_of",
@@ -68,6 +73,17 @@ class Acknowledgement:
 
 
 @frozen(kw_only=True)
+class Material:
+    """A material file of a training session (the file is in the document store)."""
+
+    id: str
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+
+
+@frozen(kw_only=True)
 class Training:
     id: str
     branch: str
@@ -78,6 +94,7 @@ class Training:
     attendees: tuple[str, ...]
     recorded_by: str
     recorded_at: datetime
+    files: tuple[Material, ...] = ()
 
 
 def _policy(row: Any) -> Policy:
@@ -211,9 +228,13 @@ def record_training(
     attendees: Sequence[str],
     by: str,
     at: datetime,
+    training_id: str | None = None,
+    files: Sequence[Material] = (),
 ) -> Training:
+    """A training session, its attendees and its material files (already in the document
+    store, under ``training_id``)."""
     training = Training(
-        id=str(uuid.uuid4()),
+        id=training_id or str(uuid.uuid4()),
         branch=branch,
         topic=topic,
         held_on=held_on,
@@ -222,6 +243,7 @@ def record_training(
         attendees=tuple(dict.fromkeys(attendees)),
         recorded_by=by,
         recorded_at=at,
+        files=tuple(files),
     )
     conn.execute(
         insert(training_sessions).values(
@@ -240,7 +262,41 @@ def record_training(
             insert(training_attendees),
             [{"session_id": training.id, "attendee": who} for who in training.attendees],
         )
+    if training.files:
+        conn.execute(
+            insert(training_materials),
+            [
+                {
+                    "id": f.id,
+                    "session_id": training.id,
+                    "position": position,
+                    "name": f.name,
+                    "media_type": f.media_type,
+                    "size": f.size,
+                    "sha256": f.sha256,
+                }
+                for position, f in enumerate(training.files)
+            ],
+        )
     return training
+
+
+def _material(row: Any) -> Material:
+    return Material(
+        id=row.id, name=row.name, media_type=row.media_type, size=row.size, sha256=row.sha256
+    )
+
+
+def material(conn: Connection, branch: str, training_id: str, document_id: str) -> Material | None:
+    """The material file ``document_id`` of ``branch``'s training ``training_id``; None when
+    there is no such file (or it belongs to another branch's session)."""
+    t, m = training_sessions, training_materials
+    row = conn.execute(
+        select(m)
+        .join(t, t.c.id == m.c.session_id)
+        .where(t.c.branch == branch, t.c.id == training_id, m.c.id == document_id)
+    ).first()
+    return None if row is None else _material(row)
 
 
 def trainings(conn: Connection, branch: str, limit: int = 200) -> list[Training]:
@@ -261,6 +317,13 @@ def trainings(conn: Connection, branch: str, limit: int = 200) -> list[Training]
             .order_by(a.c.attendee)
         ).all():
             who.setdefault(row.session_id, []).append(row.attendee)
+    files: dict[str, list[Material]] = {}
+    if ids:
+        m = training_materials
+        for row in conn.execute(
+            select(m).where(m.c.session_id.in_(ids)).order_by(m.c.session_id, m.c.position)
+        ).all():
+            files.setdefault(row.session_id, []).append(_material(row))
     return [
         Training(
             id=row.id,
@@ -272,6 +335,7 @@ def trainings(conn: Connection, branch: str, limit: int = 200) -> list[Training]
             attendees=tuple(who.get(row.id, ())),
             recorded_by=row.recorded_by,
             recorded_at=row.recorded_at,
+            files=tuple(files.get(row.id, ())),
         )
         for row in rows
     ]

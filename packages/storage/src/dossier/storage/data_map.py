@@ -32,6 +32,7 @@ class Kind(StrEnum):
     """What a column, object or event field holds, from a privacy point of view."""
 
     PERSONAL_SEALED = "personal_sealed"
+    BRANCH_SEALED = "branch_sealed"
     KEY_REFERENCE = "key_reference"
     KEY_MATERIAL = "key_material"
     BLIND_INDEX = "blind_index"
@@ -50,6 +51,9 @@ class Kind(StrEnum):
 DESCRIPTIONS: Mapping[Kind, str] = {
     Kind.PERSONAL_SEALED: "personal values, sealed (AES-256-GCM) under the student's own data "
     "key; unreadable everywhere once that key is shredded",
+    Kind.BRANCH_SEALED: "files about no student (staff training materials), sealed "
+    "(AES-256-GCM) under their branch's training key; no destruction of a student touches "
+    "them",
     Kind.KEY_REFERENCE: "the id of the data key a row is sealed under (NULL after shredding)",
     Kind.KEY_MATERIAL: "data keys and the blind-index root, stored only wrapped by the master key",
     Kind.BLIND_INDEX: "keyed HMAC digests of normalised personal values, for duplicate "
@@ -148,7 +152,10 @@ CHANGE_FIELDS: tuple[str, ...] = (
 TABLES: Mapping[str, Mapping[str, Entry]] = {
     "data_keys": {
         "id": _e(Kind.KEY_REFERENCE, "the key id rows refer to"),
-        "purpose": _e(Kind.OPERATIONAL, "student data key or the blind-index root"),
+        "purpose": _e(
+            Kind.OPERATIONAL,
+            "student data key, the blind-index root, or a branch's training-materials key",
+        ),
         "wrapped": _e(Kind.KEY_MATERIAL, "AES-256-GCM under the master key; deleted at shredding"),
         "master_key_id": _e(Kind.OPERATIONAL, "HKDF fingerprint of the wrapping master key"),
         "created_at": _OP,
@@ -533,6 +540,15 @@ TABLES: Mapping[str, Mapping[str, Entry]] = {
         "session_id": _ID,
         "attendee": _e(Kind.PSEUDONYMOUS_ID, "a staff actor id that attended"),
     },
+    "training_materials": {
+        "id": _e(Kind.RECORD_ID, "the material file's id: part of its object key"),
+        "session_id": _ID,
+        "position": _OP,
+        "name": _e(Kind.FREE_TEXT, "the material's file name as uploaded, about no student"),
+        "media_type": _OP,
+        "size": _OP,
+        "sha256": _e(Kind.DIGEST, "SHA-256 of the material's content"),
+    },
     "alembic_version": {
         "version_num": _e(Kind.OPERATIONAL, "the migration head (alembic's own table)"),
     },
@@ -556,6 +572,13 @@ class ObjectPrefix:
 _SHA = "[0-9a-f]{64}"
 _REF = "[A-Za-z0-9][A-Za-z0-9_-]{0,127}"
 _BACKUP = "[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}"
+_BRANCH = "[A-Za-z0-9][A-Za-z0-9_-]{0,127}"
+_MATERIAL = _e(
+    Kind.BRANCH_SEALED,
+    "staff training materials (PDF, images): AES-256-GCM under the branch's training key "
+    "(``data_keys`` purpose ``training``); name, type, size and SHA-256 in "
+    "``training_materials``",
+)
 
 OBJECTS: tuple[ObjectPrefix, ...] = (
     ObjectPrefix(
@@ -580,6 +603,18 @@ OBJECTS: tuple[ObjectPrefix, ...] = (
             "student's objects there too",
             ("documents",),
         ),
+    ),
+    ObjectPrefix(
+        "documents",
+        "training/<branch>/<training session id>/<document id>",
+        f"training/{_BRANCH}/{_REF}/{_REF}",
+        _MATERIAL,
+    ),
+    ObjectPrefix(
+        "restores",
+        "training/<branch>/<training session id>/<document id>",
+        f"training/{_BRANCH}/{_REF}/{_REF}",
+        _MATERIAL,
     ),
     ObjectPrefix(
         "backups",
@@ -779,6 +814,7 @@ NOT_ABOUT_ONE_STUDENT: Mapping[str, str] = {
     "policy_acknowledgements": "staff acknowledging the confidentiality policy",
     "training_sessions": "training held for staff",
     "training_attendees": "the staff who attended a training",
+    "training_materials": "the files handed out at a training for staff",
     "alembic_version": "the migration head",
 }
 """The tables no row of which belongs to one student, and why."""

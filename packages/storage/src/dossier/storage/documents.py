@@ -14,6 +14,11 @@ and ``delete_student`` remove every version.
 ``media_type`` is returned for the caller's record and not stored: the
 object store only ever sees ciphertext. Documents are encrypted in memory,
 hence ``MAX_DOCUMENT_SIZE``.
+
+Staff training materials (培训材料, `put_material`) belong to no student: they are
+sealed the same way under their branch's training key (``data_keys`` purpose
+``training``), at ``training/<branch>/<session id>/<document id>``, and no
+destruction of a student touches them.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from dossier.storage.objects.base import IntegrityError, ObjectStore, ObjectStoreError
 
-__all__ = ["MAX_DOCUMENT_SIZE", "DocumentStore", "StoredDocument"]
+__all__ = ["MATERIAL_PREFIX", "MAX_DOCUMENT_SIZE", "DocumentStore", "StoredDocument"]
 
 MAGIC = b"DSD1"
 NONCE_SIZE = 12
@@ -38,6 +43,8 @@ MAX_DOCUMENT_SIZE = 64 * 1024 * 1024
 _ATTEMPTS = 5
 _STUDENT_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+MATERIAL_PREFIX = "training/"
+"""Where staff training materials are kept: ``training/<branch>/<session id>/<document id>``."""
 
 
 @frozen
@@ -60,6 +67,13 @@ def _object_key(student_ref: str, sha256: str) -> str:
     return _student_prefix(student_ref) + sha256
 
 
+def _material_key(branch: str, training_id: str, document_id: str) -> str:
+    for part in (branch, training_id, document_id):
+        if not _STUDENT_REF.fullmatch(part):
+            raise ValueError("branch and ids must be 1-128 letters, digits, '_' or '-'")
+    return f"{MATERIAL_PREFIX}{branch}/{training_id}/{document_id}"
+
+
 def _cipher(key: bytes) -> AESGCM:
     if len(key) != KEY_SIZE:
         raise ValueError("a document key is 32 bytes (AES-256)")
@@ -71,7 +85,8 @@ def _aad(object_key: str) -> bytes:
 
 
 class DocumentStore:
-    """Encrypted, content-addressed documents of students in one bucket of an ObjectStore.
+    """Encrypted, content-addressed documents of students (and the staff's training
+    materials) in one bucket of an ObjectStore.
 
     The bucket must exist (``ObjectStore.ensure_bucket``). ``student_ref`` is
     an opaque reference such as a student number, never a name: it is part of
@@ -85,10 +100,40 @@ class DocumentStore:
     def put(
         self, student_ref: str, key: bytes, plaintext: bytes, media_type: str
     ) -> StoredDocument:
+        sha256 = hashlib.sha256(plaintext).hexdigest()
+        return self._seal(_object_key(student_ref, sha256), key, plaintext, media_type)
+
+    def get(self, student_ref: str, key: bytes, sha256: str) -> bytes:
+        """Decrypt and verify; ``IntegrityError`` on a wrong key, tampering or a moved blob."""
+        return self._open(_object_key(student_ref, sha256), key, sha256)
+
+    def put_material(
+        self,
+        branch: str,
+        training_id: str,
+        document_id: str,
+        key: bytes,
+        plaintext: bytes,
+        media_type: str,
+    ) -> StoredDocument:
+        """A training material of ``branch``, sealed under ``key`` (the branch's training key)
+        at ``training/<branch>/<training_id>/<document_id>``."""
+        return self._seal(
+            _material_key(branch, training_id, document_id), key, plaintext, media_type
+        )
+
+    def get_material(
+        self, branch: str, training_id: str, document_id: str, key: bytes, sha256: str
+    ) -> bytes:
+        """A training material, decrypted and checked against ``sha256`` (as `get`)."""
+        return self._open(_material_key(branch, training_id, document_id), key, sha256)
+
+    def _seal(
+        self, object_key: str, key: bytes, plaintext: bytes, media_type: str
+    ) -> StoredDocument:
         if len(plaintext) > MAX_DOCUMENT_SIZE:
             raise ValueError(f"documents are limited to {MAX_DOCUMENT_SIZE} bytes")
         sha256 = hashlib.sha256(plaintext).hexdigest()
-        object_key = _object_key(student_ref, sha256)
         nonce = os.urandom(NONCE_SIZE)
         blob = MAGIC + nonce + _cipher(key).encrypt(nonce, plaintext, _aad(object_key))
         self._store.put(self._bucket, object_key, blob, len(blob))
@@ -96,9 +141,7 @@ class DocumentStore:
             sha256=sha256, size=len(plaintext), media_type=media_type, object_key=object_key
         )
 
-    def get(self, student_ref: str, key: bytes, sha256: str) -> bytes:
-        """Decrypt and verify; ``IntegrityError`` on a wrong key, tampering or a moved blob."""
-        object_key = _object_key(student_ref, sha256)
+    def _open(self, object_key: str, key: bytes, sha256: str) -> bytes:
         cipher = _cipher(key)
         blob = self._store.get(self._bucket, object_key)
         header = len(MAGIC) + NONCE_SIZE

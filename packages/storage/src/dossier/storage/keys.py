@@ -15,6 +15,9 @@ of the master key that wrapped it.
 - One more wrapped key, the chain-wide *index root* (purpose ``index``), feeds
   the blind indexes; being wrapped like the others, it survives rotation
   unchanged, so no index has to be recomputed.
+- Each branch that keeps staff training materials has a *training key*
+  (purpose ``training``, `training_key_id`): the materials are about no
+  student, so no destruction deletes it; it is rotated like the others.
 """
 
 from __future__ import annotations
@@ -36,7 +39,13 @@ from dossier.storage.sql import insert_ignoring_conflicts
 
 STUDENT = "student"
 INDEX = "index"
+TRAINING = "training"
 INDEX_ROOT_ID = "blind-index-root"
+
+
+def training_key_id(branch: str) -> str:
+    """The id of the key ``branch``'s training materials are sealed under."""
+    return f"training-{branch}"
 
 
 @frozen(repr=False)

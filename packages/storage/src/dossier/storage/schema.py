@@ -678,5 +678,21 @@ training_attendees = Table(
 )
 """Who attended a training session (their actor id)."""
 
+training_materials = Table(
+    "training_materials",
+    metadata,
+    _id(primary_key=True),
+    Column("session_id", String(64), ForeignKey("training_sessions.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("media_type", String(128), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Index(None, "session_id"),
+)
+"""The material files of a training session: each sealed under the branch's training key in
+the document store, at ``training/<branch>/<session id>/<id>`` (`dossier.storage.documents.
+DocumentStore.put_material`); here its file name, media type, size and SHA-256."""
+
 PERSONAL_TABLES = (registrations, students, change_requests)
 """The tables whose rows carry a sealed ``personal_ct`` blob and a ``key_id``."""

@@ -6,9 +6,14 @@
 - **Acknowledge** (every staff role): the caller has read the current version;
   an older version cannot be acknowledged.
 - **Record training** (branch manager, admin): topic, date, trainer, attendees
-  (actor ids) and references to the materials.
+  (actor ids), the material files and references to other materials. Each file is
+  checked as every attachment is (`dossier.core.attachments.decode_attachment`: accepted
+  type, bytes of that type, size) and sealed in the document store under the branch's
+  training key (`dossier.storage.keys.training_key_id`), at ``training/<branch>/<session
+  id>/<document id>``; backups copy them with every other object.
 - **Status** (branch manager, auditor, admin): every member of staff with their
   last acknowledgement and training, and who is due.
+- **Material** (branch manager, auditor, admin): one material file, decrypted.
 
 Each change writes an audit entry in its transaction (``confidentiality.published``,
 ``confidentiality.acknowledged``, ``training.recorded``), naming fields, never texts.
@@ -18,11 +23,18 @@ confidentiality.due_branches`): a member of staff who is due works with masked d
 
 from __future__ import annotations
 
+import base64
+import uuid
+
+from dossier.core.attachments import Attachment, decode_attachment
 from dossier.core.caller import Caller
 from dossier.core.contracts.confidentiality import (
     AcknowledgementReceipt,
     AcknowledgePolicy,
     CurrentPolicy,
+    GetTrainingMaterial,
+    MaterialContent,
+    MaterialRef,
     PolicyStanding,
     PolicyView,
     PublishPolicy,
@@ -32,10 +44,14 @@ from dossier.core.contracts.confidentiality import (
     TrainingStatus,
     TrainingView,
 )
+from dossier.core.enums import DocumentKind
 from dossier.core.errors import NotFound, Problem, ValidationError
 from dossier.core.policy import Operation
 from dossier.storage import confidentiality as store
 from dossier.storage.audit import AuditSpec
+from dossier.storage.errors import KeyUnavailable
+from dossier.storage.keys import TRAINING, training_key_id
+from dossier.storage.objects import ObjectNotFound
 from dossier.storage.uow import UnitOfWork
 from dossier.storage.usecases import UseCases
 
@@ -43,6 +59,8 @@ POLICY_MAX = 20_000
 TOPIC_MAX = 200
 NAME_MAX = 128
 MATERIALS_MAX = 20
+FILES_MAX = 20
+FILE_NAME_MAX = 200
 REFERENCE_MAX = 500
 ATTENDEES_MAX = 500
 
@@ -58,6 +76,16 @@ def _policy_view(policy: store.Policy) -> PolicyView:
     )
 
 
+def _material_ref(material: store.Material) -> MaterialRef:
+    return MaterialRef(
+        document_id=material.id,
+        name=material.name,
+        media_type=material.media_type,
+        size=material.size,
+        sha256=material.sha256,
+    )
+
+
 def _training_view(training: store.Training) -> TrainingView:
     return TrainingView(
         training_id=training.id,
@@ -69,6 +97,7 @@ def _training_view(training: store.Training) -> TrainingView:
         materials=training.materials,
         recorded_by=training.recorded_by,
         recorded_at=training.recorded_at,
+        files=tuple(_material_ref(f) for f in training.files),
     )
 
 
@@ -161,6 +190,7 @@ class ConfidentialityHandlers(UseCases):
         branch = self._branch(command.branch)
         self._require(caller.actor, Operation.TRAINING_RECORD, branch.code)
         materials = {f"materials[{i}]": m for i, m in enumerate(command.materials)}
+        names = {f"files[{i}].name": f.name.strip() for i, f in enumerate(command.files)}
         attendees = [a.strip() for a in command.attendees if a.strip()]
         problems = [
             p
@@ -173,20 +203,55 @@ class ConfidentialityHandlers(UseCases):
             problems.append(Problem("attendees", "too_many", {"max": ATTENDEES_MAX}))
         if len(command.materials) > MATERIALS_MAX:
             problems.append(Problem("materials", "too_many", {"max": MATERIALS_MAX}))
+        if len(command.files) > FILES_MAX:
+            problems.append(Problem("files", "too_many", {"max": FILES_MAX}))
+        files: list[tuple[str, str, bytes]] = []  # (name path, media type, bytes)
+        for index, file in enumerate(command.files):
+            attachment = Attachment(
+                kind=DocumentKind.OTHER,
+                media_type=file.media_type,
+                content=file.content,
+                sha256=file.sha256,
+            )
+            data, wrong = decode_attachment(attachment, f"files[{index}]")
+            problems.extend(wrong)
+            files.append((f"files[{index}].name", file.media_type, data))
         required = {"topic": command.topic, "trainer": command.trainer}
         try:
-            texts = self._texts(branch.code, required, materials)
+            texts = self._texts(branch.code, required, {**materials, **names})
         except ValidationError as error:
             raise ValidationError([*error.problems(), *problems]) from None
         problems.extend(_too_long("topic", texts["topic"], TOPIC_MAX))
         problems.extend(_too_long("trainer", texts["trainer"], NAME_MAX))
         for path in materials:
             problems.extend(_too_long(path, texts[path], REFERENCE_MAX))
+        for path in names:
+            if not texts[path]:
+                problems.append(Problem(path, "required"))
+            problems.extend(_too_long(path, texts[path], FILE_NAME_MAX))
         if problems:
             raise ValidationError(problems)
 
         def work(uow: UnitOfWork) -> TrainingView:
             at = self.clock()
+            training_id = str(uuid.uuid4())
+            stored: list[store.Material] = []
+            keys = uow.session.keys
+            key = keys.get_or_create(training_key_id(branch.code), TRAINING) if files else b""
+            for name_path, media_type, data in files:
+                document_id = str(uuid.uuid4())
+                document = self.documents.put_material(
+                    branch.code, training_id, document_id, key, data, media_type
+                )
+                stored.append(
+                    store.Material(
+                        id=document_id,
+                        name=texts[name_path],
+                        media_type=media_type,
+                        size=document.size,
+                        sha256=document.sha256,
+                    )
+                )
             training = store.record_training(
                 uow.connection,
                 branch=branch.code,
@@ -197,11 +262,13 @@ class ConfidentialityHandlers(UseCases):
                 attendees=attendees,
                 by=caller.actor.id,
                 at=at,
+                training_id=training_id,
+                files=stored,
             )
             uow.audit.record(
                 AuditSpec(
                     action="training.recorded",
-                    fields=("topic", "held_on", "trainer", "attendees", "materials"),
+                    fields=("topic", "held_on", "trainer", "attendees", "materials", "files"),
                 ),
                 branch=branch.code,
                 actor=caller.actor.id,
@@ -250,3 +317,29 @@ class ConfidentialityHandlers(UseCases):
             )
 
         return self._reading(work)
+
+    def training_material(self, caller: Caller, query: GetTrainingMaterial) -> MaterialContent:
+        """One material file of a training session of the branch, decrypted; not found for
+        another branch's session, or a file that is not there."""
+        branch = self._branch(query.branch)
+        self._require(caller.actor, Operation.TRAINING_STATUS, branch.code)
+
+        def work(uow: UnitOfWork) -> tuple[store.Material, bytes]:
+            found = store.material(
+                uow.connection, branch.code, query.training_id, query.document_id
+            )
+            if found is None:
+                raise NotFound("material", query.document_id)
+            try:
+                return found, uow.session.keys.get(training_key_id(branch.code))
+            except KeyUnavailable:
+                raise NotFound("material", query.document_id) from None
+
+        found, key = self._reading(work)
+        try:
+            data = self.documents.get_material(
+                branch.code, query.training_id, found.id, key, found.sha256
+            )
+        except ObjectNotFound:
+            raise NotFound("material", query.document_id) from None
+        return MaterialContent(ref=_material_ref(found), content=base64.b64encode(data).decode())

@@ -46,6 +46,7 @@ from dossier.core.contracts.approvals import (
 from dossier.core.contracts.confidentiality import (
     AcknowledgePolicy,
     CurrentPolicy,
+    GetTrainingMaterial,
     PublishPolicy,
     RecordTraining,
     TrainingStatus,
@@ -120,6 +121,7 @@ def spec(approvals: Approvals, locale: Locale = Locale.ZH_CN) -> ServiceSpec:
             AcknowledgePolicy: a.acknowledge_policy,
             RecordTraining: a.record_training,
             TrainingStatus: a.training_status,
+            GetTrainingMaterial: a.training_material,
             SubmitFeedback: a.submit_feedback,
             ListFeedback: a.list_feedback,
             RespondFeedback: a.respond_feedback,

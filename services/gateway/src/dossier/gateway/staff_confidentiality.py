@@ -4,30 +4,38 @@ Every member of staff reads the current policy of their branch here and acknowle
 until they have (and again after a new version or the branch's renewal period), the gateway
 mints their tokens limited to masked data (`dossier.gateway.accounts.AccountStore.
 policy_due`) and every page says why, with a link here. The branch manager (approver) and
-the admin publish a new version and record training sessions; they and the auditor see
-each member of staff's standing and who is due, on the page and as a CSV file (UTF-8 with
-a BOM, so Excel shows Chinese; headers in the page's language).
+the admin publish a new version and record training sessions, with their material files
+(a multipart form; each file checked here first, as every upload is, then by approvals);
+they and the auditor see each member of staff's standing and who is due, on the page and
+as a CSV file (UTF-8 with a BOM, so Excel shows Chinese; headers in the page's language),
+and download each session's material files.
 """
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 from typing import Any
 
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from dossier.core.attachments import MAGIC, MAX_ATTACHMENT_BYTES
 from dossier.core.contracts.confidentiality import (
     AcknowledgePolicy,
     CurrentPolicy,
+    GetTrainingMaterial,
+    MaterialContent,
     PolicyStanding,
     PublishPolicy,
     RecordTraining,
     TrainingReport,
     TrainingStatus,
 )
+from dossier.core.enums import DocumentKind
 from dossier.core.policy import Operation
 from dossier.gateway.accounts import Account
 from dossier.gateway.i18n import translate
@@ -36,11 +44,13 @@ from dossier.gateway.staff_common import (
     can,
     chosen_branch,
     flash,
+    hides_not_found,
     remote_problems,
     staff_for,
     staff_render,
 )
 from dossier.gateway.web import (
+    attachment_from,
     checked_form,
     download,
     idempotency_key,
@@ -192,6 +202,8 @@ async def _training_page(
         branches=branch_choices(request, account),
         report=report,
         may_record=can(account, Operation.TRAINING_RECORD, branch),
+        media_types=sorted(MAGIC),
+        max_kb=MAX_ATTACHMENT_BYTES // 1024,
         values=values or {},
         problems=problems or {},
         summary=summary,
@@ -212,15 +224,21 @@ async def record_training(request: Request) -> Response:
     attendees += _lines(text(form, "other_attendees"))
     values["other_attendees"] = text(form, "other_attendees")
     values["materials"] = text(form, "materials")
+    files, problems = await _files(request, form.getlist("files"))
+    if problems:
+        return await _training_page(
+            request, account, values["branch"], status_code=400, values=values, problems=problems
+        )
     body: dict[str, Any] = {
         **{name: values[name] for name in names},
         "attendees": attendees,
         "materials": _lines(values["materials"]),
+        "files": files,
     }
     try:
         await send_form(request, account.actor, RecordTraining, body, idempotency_key(form))
     except RemoteError as refused:
-        if refused.status != 400:
+        if refused.status not in (400, 413):  # 413: the files together exceed the request
             raise
         return await _training_page(
             request,
@@ -233,6 +251,47 @@ async def record_training(request: Request) -> Response:
         )
     flash(request, "staff.training.recorded_flash")
     return redirect(f"/staff/training?branch={values['branch']}")
+
+
+async def _files(
+    request: Request, uploads: list[Any]
+) -> tuple[list[dict[str, str]], dict[str, str]]:
+    """The material files chosen (none chosen: none), as the request's ``files``, after the
+    checks every upload gets (type, bytes of that type, size); problems named as approvals
+    names them (``files[0].content``)."""
+    files: list[dict[str, str]] = []
+    problems: dict[str, str] = {}
+    chosen = [u for u in uploads if isinstance(u, UploadFile) and u.filename]
+    for index, upload in enumerate(chosen):
+        attachment, wrong = await attachment_from(upload, DocumentKind.OTHER, f"files[{index}]")
+        problems.update({p.field: p.message(locale_of(request)) for p in wrong})
+        if attachment is not None:
+            files.append(
+                {
+                    "name": upload.filename or "",
+                    "media_type": attachment.media_type,
+                    "content": attachment.content,
+                }
+            )
+    return files, problems
+
+
+@hides_not_found
+async def material(request: Request) -> Response:
+    """A training material file, as an attachment of its (checked) type and its file name."""
+    account = staff_for(request, Operation.TRAINING_STATUS)
+    query = GetTrainingMaterial(
+        branch=chosen_branch(request, account),
+        training_id=request.path_params["training_id"],
+        document_id=request.path_params["document_id"],
+    )
+    found: MaterialContent = await send(request, account.actor, query)
+    media_type = found.ref.media_type if found.ref.media_type in MAGIC else ""
+    return download(
+        base64.b64decode(found.content),
+        found.ref.name,
+        media_type or "application/octet-stream",
+    )
 
 
 CSV_COLUMNS = (
@@ -279,4 +338,5 @@ routes = [
     Route("/staff/training", training_page, methods=["GET"]),
     Route("/staff/training", record_training, methods=["POST"]),
     Route("/staff/training.csv", training_csv, methods=["GET"]),
+    Route("/staff/training/{training_id}/files/{document_id}", material, methods=["GET"]),
 ]

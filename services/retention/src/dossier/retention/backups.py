@@ -1,10 +1,13 @@
 """Backups (资料备份): consistent logical snapshots of the database plus the document objects.
 
 ``create`` reads every table in one snapshot (REPEATABLE READ on PostgreSQL, a
-WAL read transaction on SQLite), in dependency order, and every document
-object, into an archive (see `dossier.retention.archive`) uploaded part by
-part to the backup bucket — with a retention date where the bucket has object
-lock — and the manifest last: a backup without a manifest is not a backup.
+WAL read transaction on SQLite), in dependency order, and every object of the
+documents bucket — the students' documents (``students/<owner>/``) and the staff's
+training materials (``training/<branch>/``) alike, copied as they are, still sealed
+under their keys, whose wrapped rows travel with the tables — into an archive
+(see `dossier.retention.archive`) uploaded part by part to the backup bucket —
+with a retention date where the bucket has object lock — and the manifest last:
+a backup without a manifest is not a backup.
 An *incremental* backup carries the whole database (it is small beside the
 documents) and only the document objects written since its base.
 The format is engine-independent: a PostgreSQL backup restores into SQLite
@@ -239,7 +242,8 @@ class Backups:
     def _dump_objects(
         self, writer: BackgroundWriter, since: datetime | None, progress: ProgressSink
     ) -> int:
-        """The documents (those written since ``since``), fetched a few at a time ahead."""
+        """Every object of the documents bucket, whatever its prefix (students' documents,
+        training materials), or those written since ``since``; fetched a few at a time ahead."""
         count = 0
         progress(Progress("objects", 0))
         keys = (

@@ -5,7 +5,9 @@ member acknowledges the current version of each branch they work for; until they
 have (and again when a new version is published, or when their acknowledgement
 is older than the branch's ``policy_renewal_days``) the gateway mints their tokens
 limited to masked data (the ``lim`` claim, `dossier.core.policy.Actor.masked_only`).
-Training sessions are recorded with their attendees; the status lists every
+Training sessions are recorded with their attendees and their materials — files
+(PDF, images) checked like every attachment (`dossier.core.attachments`) and kept
+sealed in the document store, and text references; the status lists every
 member of staff with their acknowledgement and last training, and who is due.
 A branch with no published policy requires no acknowledgement.
 """
@@ -18,7 +20,7 @@ from typing import ClassVar
 from attrs import frozen
 
 from dossier.core.commands import Command
-from dossier.core.contracts.base import Contract, Declare
+from dossier.core.contracts.base import ATTACHMENT_MAX_BYTES, Contract, Declare
 from dossier.core.policy import Operation
 
 # -- requests ----------------------------------------------------------------------------
@@ -52,9 +54,22 @@ class AcknowledgePolicy(Command):
 
 
 @frozen(kw_only=True)
+class TrainingFile:
+    """A training material as uploaded (培训材料文件): its file name, declared media type and
+    base64 content, checked like every attachment (accepted type, bytes of that type, size)."""
+
+    name: str
+    media_type: str
+    content: str
+    sha256: str | None = None
+    """Optional: the hex SHA-256 of the decoded content, as the sender computed it."""
+
+
+@frozen(kw_only=True)
 class RecordTraining(Command):
     """记录保密培训: a training session held for the branch's staff, and who attended
-    (their actor ids, ``web:<login>`` for gateway accounts)."""
+    (their actor ids, ``web:<login>`` for gateway accounts); ``files``: the materials handed
+    out, ``materials``: references to others (titles, links)."""
 
     type: ClassVar[str] = "training.record"
     branch: str
@@ -63,6 +78,7 @@ class RecordTraining(Command):
     trainer: str
     attendees: tuple[str, ...]
     materials: tuple[str, ...] = ()
+    files: tuple[TrainingFile, ...] = ()
 
 
 @frozen(kw_only=True)
@@ -72,6 +88,16 @@ class TrainingStatus:
 
     type: ClassVar[str] = "training.status"
     branch: str
+
+
+@frozen(kw_only=True)
+class GetTrainingMaterial:
+    """One material file of a training session of the branch, decrypted."""
+
+    type: ClassVar[str] = "training.material"
+    branch: str
+    training_id: str
+    document_id: str
 
 
 # -- views -------------------------------------------------------------------------------
@@ -108,6 +134,25 @@ class AcknowledgementReceipt:
 
 
 @frozen(kw_only=True)
+class MaterialRef:
+    """A material file of a training session: its id (for `GetTrainingMaterial`), file name,
+    media type, size in bytes and the SHA-256 of its content."""
+
+    document_id: str
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+
+
+@frozen(kw_only=True)
+class MaterialContent:
+    ref: MaterialRef
+    content: str
+    """base64"""
+
+
+@frozen(kw_only=True)
 class TrainingView:
     training_id: str
     branch: str
@@ -118,6 +163,7 @@ class TrainingView:
     materials: tuple[str, ...]
     recorded_by: str
     recorded_at: datetime
+    files: tuple[MaterialRef, ...] = ()
 
 
 @frozen(kw_only=True)
@@ -153,6 +199,13 @@ CONTRACTS: tuple[Contract, ...] = (
     _(PublishPolicy, _O.CONFIDENTIALITY_PUBLISH, PolicyView, changes=True),
     _(CurrentPolicy, _O.CONFIDENTIALITY_READ, PolicyStanding, changes=False),
     _(AcknowledgePolicy, _O.CONFIDENTIALITY_ACKNOWLEDGE, AcknowledgementReceipt, changes=True),
-    _(RecordTraining, _O.TRAINING_RECORD, TrainingView, changes=True),
+    _(
+        RecordTraining,
+        _O.TRAINING_RECORD,
+        TrainingView,
+        changes=True,
+        max_bytes=ATTACHMENT_MAX_BYTES,
+    ),
     _(TrainingStatus, _O.TRAINING_STATUS, TrainingReport, changes=False),
+    _(GetTrainingMaterial, _O.TRAINING_STATUS, MaterialContent, changes=False),
 )

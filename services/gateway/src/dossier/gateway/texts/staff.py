@@ -527,6 +527,11 @@ _CONFIDENTIALITY = {
     "staff.training.materials_hint": _t(
         "Materials (one title or link per line)", "培训材料（每行一个标题或链接）"
     ),
+    "staff.training.files": _t("Material files", "培训材料文件"),
+    "staff.training.files_hint": _t(
+        "PDF, PNG, JPEG or WebP, up to {max_kb} KB each; several may be chosen.",
+        "PDF、PNG、JPEG 或 WebP 格式，每个文件不超过 {max_kb} KB，可多选。",
+    ),
     "staff.training.recorded_flash": _t("Training recorded.", "培训已登记。"),
     "staff.console.confidentiality": _t("Confidentiality", "保密"),
     "staff.console.link.policy": _t("Confidentiality policy", "保密承诺"),
