@@ -26,10 +26,12 @@ opens at most one alert per (actor, rule, window).
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from attrs import frozen
 from sqlalchemy import (
@@ -496,3 +498,64 @@ def _verify_branch(
         detail = f"head says seq {head[0]}, chain ends at seq {expected - 1}"
         return count, ChainBreak(branch, head[0], None, "head", detail)
     return count, None
+
+
+class Sealing(Protocol):
+    """What the chainer drives: `dossier.storage.usecases.UseCases.seal_reads`."""
+
+    def seal_reads(self) -> int: ...
+
+
+_log = logging.getLogger(__name__)
+
+
+class ReadSealer:
+    """The chainer of one `UseCases`: a thread that seals the read-trail entries soon after
+    they commit (``seal_reads``: chain them, check the misuse thresholds), and stops when
+    there has been nothing to do for a while (the next read starts it again)."""
+
+    IDLE_TICKS = 20
+    TICK_S = 0.2
+
+    def __init__(self, sealer: Sealing) -> None:
+        self._sealing = sealer
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._kicked = False
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopping, thread = True, self._thread
+        self._stopped.set()
+        if thread is not None:
+            thread.join()
+
+    def kick(self) -> None:
+        """Something was recorded: seal at the next tick (starting the thread if it stopped)."""
+        with self._lock:
+            if self._stopping:
+                return
+            self._kicked = True
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="dossier-read-trail-sealer", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        idle = 0
+        while True:
+            self._stopped.wait(self.TICK_S)  # a tick's worth of entries: one batch
+            try:
+                sealed = self._sealing.seal_reads()
+            except Exception:  # the next tick tries again; a restart seals what is left
+                _log.exception("sealing the read trail failed")
+                sealed = 0
+            with self._lock:
+                idle = 0 if sealed or self._kicked else idle + 1
+                self._kicked = False
+                if idle >= self.IDLE_TICKS or self._stopping:
+                    self._thread = None
+                    return

@@ -23,7 +23,6 @@ each contract. The base offers what they all need:
 from __future__ import annotations
 
 import hashlib
-import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
@@ -44,7 +43,7 @@ from dossier.core.views import student_only
 from dossier.storage.db import Database
 from dossier.storage.documents import DocumentStore
 from dossier.storage.idempotency import Once, transact
-from dossier.storage.read_trail import ReadAlert, ReadEntry, seal
+from dossier.storage.read_trail import ReadAlert, ReadEntry, ReadSealer, seal
 from dossier.storage.uow import UnitOfWork
 
 __all__ = ["UseCases", "fingerprint", "hide_unless", "page_limit", "utc_now"]
@@ -52,7 +51,6 @@ __all__ = ["UseCases", "fingerprint", "hide_unless", "page_limit", "utc_now"]
 T = TypeVar("T")
 
 _SEALER_LOCK = threading.Lock()
-_log = logging.getLogger(__name__)
 
 ALERT_CHANNELS = ("outbox",)
 """The notice channels a misuse alert is sent on (a plugin may serve others)."""
@@ -398,58 +396,6 @@ class UseCases:
 
 def _ignore(alert: ReadAlert) -> None:
     return None
-
-
-class ReadSealer:
-    """The chainer of one `UseCases`: a thread that seals the read-trail entries soon after
-    they commit (`UseCases.seal_reads`), checks the misuse thresholds, and stops when there
-    has been nothing to do for a while (the next read starts it again)."""
-
-    IDLE_TICKS = 20
-    TICK_S = 0.2
-
-    def __init__(self, use_cases: UseCases) -> None:
-        self._use_cases = use_cases
-        self._stopped = threading.Event()
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._stopping = False
-        self._kicked = False
-
-    def stop(self) -> None:
-        with self._lock:
-            self._stopping, thread = True, self._thread
-        self._stopped.set()
-        if thread is not None:
-            thread.join()
-
-    def kick(self) -> None:
-        """Something was recorded: seal at the next tick (starting the thread if it stopped)."""
-        with self._lock:
-            if self._stopping:
-                return
-            self._kicked = True
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="dossier-read-trail-sealer", daemon=True
-                )
-                self._thread.start()
-
-    def _run(self) -> None:
-        idle = 0
-        while True:
-            self._stopped.wait(self.TICK_S)  # a tick's worth of entries: one batch
-            try:
-                sealed = self._use_cases.seal_reads()
-            except Exception:  # the next tick tries again; a restart seals what is left
-                _log.exception("sealing the read trail failed")
-                sealed = 0
-            with self._lock:
-                idle = 0 if sealed or self._kicked else idle + 1
-                self._kicked = False
-                if idle >= self.IDLE_TICKS or self._stopping:
-                    self._thread = None
-                    return
 
 
 def hide_unless(
